@@ -1,0 +1,59 @@
+"""`python -m vnlp_batch task=ner data=corpus.parquet` — the Hydra edge of the tool."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def _rewrite_data_path(argv: list[str]) -> list[str]:
+    """`data=<file|dir|glob>` means data.path; only names of conf/data/*.yaml select the group."""
+    groups = {p.stem for p in (CONF_DIR / "data").glob("*.yaml")}
+    out = []
+    for arg in argv:
+        if arg.startswith("data=") and arg[len("data=") :] not in groups:
+            out.append("data.path=" + arg[len("data=") :])
+        else:
+            out.append(arg)
+    return out
+
+
+def main() -> None:
+    if not CONF_DIR.is_dir():
+        sys.exit(f"vnlp-batch: configuration directory {CONF_DIR} not found; install with `pip install -e .`")
+    sys.argv = [sys.argv[0], *_rewrite_data_path(sys.argv[1:])]
+
+    import hydra
+    from omegaconf import DictConfig, OmegaConf
+
+    from vnlp_batch.config.schema import AppConfig, ConfigError, register_configs
+
+    register_configs()
+
+    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+    def _entry(raw: DictConfig) -> int:
+        from hydra.core.hydra_config import HydraConfig
+
+        raw.run_dir = HydraConfig.get().runtime.output_dir
+        try:
+            cfg: AppConfig = OmegaConf.to_object(raw)  # runs every __post_init__ check
+        except ConfigError as exc:
+            print(f"vnlp-batch: config error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        from vnlp_batch.app import run
+
+        code = run(cfg)
+        if code:
+            sys.exit(code)
+        return code
+
+    for noisy in ("tensorflow", "tf2onnx", "absl"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _entry()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Structured configs. Hydra composes YAML into these; `validate` turns every bad value into one line.
+
+Fields whose allowed values are a closed set are typed `str` and checked here rather than typed as
+Enums: OmegaConf's own enum error is several lines and names the Python type, not the choices.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
+
+TASKS = (*TASK_DEFAULTS, "all")
+STAGES = ("all", "export", "infer")
+WEIGHT_SOURCES = ("vnlp", "synthetic", "path")
+QUANTIZATIONS = ("none", "int8_dynamic")
+OPSETS = tuple(range(13, 19))  # 13 is tf2onnx's long-tested default; GRU is unchanged up to 18
+PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+GRAPH_OPT_LEVELS = ("disable", "basic", "extended", "all")
+ON_BAD_FILE = ("fail", "skip")
+DECODERS = ("monolithic",)
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed. The message is one line naming the key."""
+
+
+def _choice(key: str, value: object, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+
+
+def default_cache_dir() -> str:
+    return os.environ.get("VNLP_BATCH_CACHE", str(Path.home() / ".cache" / "vnlp_batch"))
+
+
+@dataclass
+class TaskConfig:
+    name: str = "all"
+
+    def __post_init__(self) -> None:
+        _choice("task", self.name, TASKS)
+
+
+@dataclass
+class ModelConfig:
+    """`name=auto` takes the task's default model; `onnx` runs a given exported file instead."""
+
+    name: str = "auto"
+    onnx: str | None = None
+
+    def __post_init__(self) -> None:
+        _choice("model", self.name, ("auto", *MODELS))
+        if self.onnx is not None and not Path(self.onnx).is_file():
+            raise ConfigError(f"model.onnx={self.onnx!r}: no such file")
+
+
+@dataclass
+class DataConfig:
+    path: str = "sample"  # a Parquet file, a directory, a glob, or "sample" for the bundled corpus
+    text_column: str = "text"
+    id_column: str | None = None
+    output_dir: str = "annotated"  # relative paths are resolved inside the run directory
+    on_bad_file: str = "fail"
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raise ConfigError("data.path is empty; give a Parquet file, a directory, a glob or 'sample'")
+        if not self.text_column:
+            raise ConfigError("data.text_column is empty")
+        _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
+
+
+@dataclass
+class ExportConfig:
+    opset: int = 13
+    quantize: str = "none"
+    verify: bool = True
+    verify_rows: int = 64  # rows of real tokenized sample text per verification batch
+    tolerance: float = 1e-4  # max |p_keras - p_onnx| allowed for fp32
+
+    def __post_init__(self) -> None:
+        _choice("export.opset", self.opset, OPSETS)
+        _choice("export.quantize", self.quantize, QUANTIZATIONS)
+        if self.verify_rows < 1:
+            raise ConfigError(f"export.verify_rows={self.verify_rows} must be >= 1")
+        if not 0 < self.tolerance < 1:
+            raise ConfigError(f"export.tolerance={self.tolerance} must be in (0, 1)")
+
+
+@dataclass
+class RuntimeConfig:
+    providers: list[str] = field(default_factory=lambda: list(PROVIDERS))
+    intra_op_threads: int = 0  # 0 lets onnxruntime use every core
+    graph_optimization_level: str = "all"
+    decoder: str = "monolithic"
+
+    def __post_init__(self) -> None:
+        if not self.providers:
+            raise ConfigError(f"runtime.providers is empty; choose from: {', '.join(PROVIDERS)}")
+        for provider in self.providers:
+            _choice("runtime.providers", provider, PROVIDERS)
+        if self.intra_op_threads < 0:
+            raise ConfigError(f"runtime.intra_op_threads={self.intra_op_threads} must be >= 0")
+        _choice("runtime.graph_optimization_level", self.graph_optimization_level, GRAPH_OPT_LEVELS)
+        _choice("runtime.decoder", self.decoder, DECODERS)
+
+
+@dataclass
+class WeightsConfig:
+    source: str = "vnlp"
+    base_url: str = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
+    sha256: dict[str, str] = field(default_factory=dict)  # optional pins: file name -> digest
+    seed: int = 0  # synthetic only
+    dir: str | None = None  # path only
+
+    def __post_init__(self) -> None:
+        _choice("weights.source", self.source, WEIGHT_SOURCES)
+        if self.source == "vnlp" and not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"weights.base_url={self.base_url!r} must be an http(s) URL")
+        if self.source == "path":
+            if not self.dir:
+                raise ConfigError("weights.dir is required with weights=path")
+            if not Path(self.dir).is_dir():
+                raise ConfigError(f"weights.dir={self.dir!r}: no such directory")
+        for name, digest in self.sha256.items():
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+                raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest")
+
+
+@dataclass
+class AppConfig:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    weights: WeightsConfig = field(default_factory=WeightsConfig)
+    stage: str = "all"
+    batch_size: int = 64
+    cache_dir: str = field(default_factory=default_cache_dir)
+    run_dir: str = "."  # set from Hydra's output directory at the edge
+
+    def __post_init__(self) -> None:
+        _choice("stage", self.stage, STAGES)
+        if not 1 <= self.batch_size <= 65536:
+            raise ConfigError(f"batch_size={self.batch_size} must be between 1 and 65536")
+        if self.model.name != "auto" and self.task.name != "all":
+            chosen = MODELS[self.model.name]
+            task_models = [m.name for m in MODELS.values() if m.task == self.task.name]
+            if chosen.task != self.task.name:
+                raise ConfigError(
+                    f"model={self.model.name} is a {chosen.task} model but task={self.task.name}; "
+                    f"{self.task.name} models: {', '.join(task_models)}"
+                )
+
+
+def register_configs() -> None:
+    """Register the schema so that conf/*.yaml are validated against it by Hydra."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(name="app_schema", node=AppConfig)

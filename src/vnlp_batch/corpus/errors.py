@@ -1,0 +1,19 @@
+"""Errors about the user's input: a path that matches nothing, an unusable column, an unreadable file.
+
+All are `ValueError`s whose message names the path (and the column), so the top level can print them
+as one line, and a run configured to skip bad files can catch `BadFileError` alone.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """An input path, file or column the run cannot use; the message names it."""
+
+
+class SchemaError(InputError):
+    """A file's columns do not fit the run: text or id column missing or mistyped, or a name clash."""
+
+
+class BadFileError(InputError):
+    """A file that cannot be read as Parquet (truncated, corrupt, not Parquet at all)."""

@@ -1,0 +1,163 @@
+"""The resume manifest: which input files a run has finished, with what fingerprint and config.
+
+`manifest.json` lives in the output directory and is rewritten atomically after every finished file,
+so a run killed at any point leaves either the previous or the next manifest, never a torn one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vnlp_batch.corpus.writer import atomic_write_text
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, concurrent runs on one output dir are unsupported
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".manifest.json.lock"
+FORMAT = 1
+
+
+class Manifest:
+    """The finished input files of an output directory, keyed by absolute input path."""
+
+    def __init__(self, output_dir: Path, entries: dict[str, dict[str, Any]] | None = None) -> None:
+        self.output_dir = Path(os.path.abspath(output_dir))
+        self.path = self.output_dir / MANIFEST_NAME
+        self.entries: dict[str, dict[str, Any]] = dict(entries or {})
+
+    @classmethod
+    def load(cls, output_dir: Path) -> Manifest:
+        """The manifest in `output_dir`, or an empty one if there is none (or it is unreadable)."""
+        manifest = cls(output_dir)
+        manifest.entries = manifest._read()
+        return manifest
+
+    def is_done(self, input_file: Path, fingerprint: Mapping[str, Any], config_hash: str) -> bool:
+        """True if `input_file` was finished with this fingerprint and config, and its output still exists."""
+        entry = self.entries.get(_key(input_file))
+        output = self.output_of(input_file)
+        return (
+            entry is not None
+            and entry.get("fingerprint") == dict(fingerprint)
+            and entry.get("config_hash") == config_hash
+            and output is not None
+            and output.is_file()
+        )
+
+    def output_of(self, input_file: Path) -> Path | None:
+        """The recorded output file of `input_file`, if any (it may have been deleted since)."""
+        entry = self.entries.get(_key(input_file))
+        if entry is None or "output" not in entry:
+            return None
+        return self.output_dir / entry["output"]
+
+    def mark_done(
+        self,
+        input_file: Path,
+        fingerprint: Mapping[str, Any],
+        config_hash: str,
+        output_file: Path,
+        rows: int,
+        status_counts: Mapping[str, int],
+    ) -> None:
+        """Record `input_file` as finished and rewrite the manifest atomically."""
+        output = Path(os.path.abspath(output_file))
+        # Relative to the output dir, so that a moved output dir still resumes.
+        recorded = output.relative_to(self.output_dir) if output.is_relative_to(self.output_dir) else output
+        entry = {
+            "fingerprint": dict(fingerprint),
+            "config_hash": config_hash,
+            "output": recorded.as_posix(),
+            "rows": int(rows),
+            "status_counts": {str(k): int(v) for k, v in status_counts.items()},
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        key = _key(input_file)
+        with self._locked():
+            # Re-read under the lock: other runs (array tasks on disjoint shards) may share this
+            # output dir, and writing back a stale copy would drop the files they finished.
+            self.entries = {**self._read(), key: entry}
+            self._write()
+
+    def forget_all(self) -> None:
+        """Forget every finished file (resume=false): the next `is_done` is False for all."""
+        with self._locked():
+            self.entries = {}
+            self._write()
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            log.warning("%s is unreadable (%s); every input file will be processed again", self.path, e)
+            return {}
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or not isinstance(data.get("files"), dict)
+        ):
+            log.warning(
+                "%s is not a format-%d manifest; every input file will be processed again", self.path, FORMAT
+            )
+            return {}
+        return data["files"]
+
+    def _write(self) -> None:
+        text = json.dumps(
+            {"format": FORMAT, "files": self.entries}, indent=2, sort_keys=True, ensure_ascii=False
+        )
+        atomic_write_text(self.path, text + "\n")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold an exclusive advisory lock on the output dir's manifest for a read-modify-write."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.output_dir / LOCK_NAME, "a") as lock:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                except OSError:  # filesystems without lock support: last writer wins
+                    log.debug("no lock on %s; concurrent runs may drop each other's entries", lock.name)
+            yield  # the lock is released when the file is closed
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """sha256 (hex) of `config` as canonical JSON: keys sorted, no whitespace, tuples as lists.
+
+    Pass only the parts of the config that change outputs (models, weights, opset, columns...), so
+    that e.g. a new batch size or progress interval does not invalidate finished files.
+    """
+    canonical = json.dumps(_plain(config), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """`value` as JSON types; raises TypeError for anything whose JSON form would be ambiguous."""
+    if isinstance(value, Mapping):  # also OmegaConf's DictConfig
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):  # also OmegaConf's ListConfig
+        return [_plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"config_hash: cannot hash a {type(value).__name__} value ({value!r}); pass plain data")
+
+
+def _key(input_file: Path) -> str:
+    return os.path.abspath(input_file)

@@ -1,0 +1,232 @@
+"""Atomic output files: one Parquet file per input, visible under its final name only once complete.
+
+A file is written as `.<name>.<pid>.tmp` in its final directory, then fsynced and renamed over the
+final name (`os.replace` is atomic within a filesystem). A failed run deletes its temporary; a killed
+one cannot, so the next run calls `remove_stale_temporaries` before writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vnlp_batch.corpus.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# Parquet readers work best with row groups of thousands of rows; ParquetWriter.write_batch would
+# make one row group per (possibly tiny) batch, so batches are buffered up to these limits.
+ROW_GROUP_ROWS = 8192
+ROW_GROUP_BYTES = 64 * 2**20  # caps the buffer when rows are long documents
+COMPRESSION = "zstd"
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+
+
+def temporary_path(final_path: Path, pid: int | None = None) -> Path:
+    """Where `final_path` is written before it is complete: `.<name>.<pid>.tmp` beside it."""
+    return final_path.with_name(f".{final_path.name}.{os.getpid() if pid is None else pid}.tmp")
+
+
+def fsync_path(path: Path) -> None:
+    """Flush `path` (a file, or a directory's entries) to stable storage; a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # directories cannot be opened on Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace `path`'s content with `text` all at once: a crash leaves either the old or the new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_path(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_path(path.parent)
+
+
+class AnnotatedFileWriter:
+    """Context manager writing one Parquet file that appears under `final_path` only on `commit()`.
+
+    `file_metadata` goes into the footer's key/value metadata, together with `schema` (and its own
+    metadata). Leaving the `with` block without `commit()`, or with an exception, deletes the
+    temporary file and leaves `final_path` untouched.
+    """
+
+    def __init__(
+        self,
+        final_path: Path,
+        schema: pa.Schema,
+        file_metadata: dict[str, str],
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        row_group_bytes: int = ROW_GROUP_BYTES,
+    ) -> None:
+        self.final_path = Path(final_path)
+        self.tmp_path = temporary_path(self.final_path)
+        self.schema = schema.with_metadata({**(schema.metadata or {}), **_encode(file_metadata)})
+        self.rows_written = 0
+        self._row_group_rows = row_group_rows
+        self._row_group_bytes = row_group_bytes
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered_rows = 0
+        self._buffered_bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._committed = False
+
+    def __enter__(self) -> AnnotatedFileWriter:
+        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self.tmp_path, self.schema, compression=COMPRESSION)
+        return self
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append `batch`, whose columns (names, types, order) must be the writer's schema's."""
+        if self._writer is None or self._committed:
+            raise RuntimeError(
+                f"{self.final_path}: write() outside the writer's `with` block or after commit()"
+            )
+        if not batch.schema.equals(self.schema, check_metadata=False):
+            raise ValueError(
+                f"{self.final_path}: batch schema does not match the output schema\n"
+                f"batch:  {_one_line(batch.schema)}\noutput: {_one_line(self.schema)}"
+            )
+        if batch.num_rows == 0:
+            return
+        self._buffer.append(batch)
+        self._buffered_rows += batch.num_rows
+        self._buffered_bytes += batch.nbytes
+        if self._buffered_rows >= self._row_group_rows or self._buffered_bytes >= self._row_group_bytes:
+            self._flush()
+
+    def commit(self) -> Path:
+        """Finish the file, flush it to disk and move it to its final name, which is returned."""
+        if self._writer is None or self._committed:
+            raise RuntimeError(f"{self.final_path}: commit() outside the writer's `with` block or twice")
+        self._flush()
+        self._writer.close()
+        self._writer = None
+        # fsync before the rename: otherwise a power loss can leave the final name on an empty file.
+        fsync_path(self.tmp_path)
+        os.replace(self.tmp_path, self.final_path)
+        fsync_path(self.final_path.parent)
+        self._committed = True
+        return self.final_path
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._committed:
+            return
+        if exc_type is None:
+            log.warning("%s: writer closed without commit(); discarding the partial file", self.final_path)
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # the original exception is the one to report
+                self._writer.close()
+            self._writer = None
+        self.tmp_path.unlink(missing_ok=True)
+
+    def _flush(self) -> None:
+        """Write the buffered batches as one row group."""
+        if not self._buffer:
+            return
+        assert self._writer is not None
+        table = pa.Table.from_batches(self._buffer, schema=self.schema)
+        self._writer.write_table(table, row_group_size=max(self._buffered_rows, 1))
+        self.rows_written += self._buffered_rows
+        self._buffer, self._buffered_rows, self._buffered_bytes = [], 0, 0
+
+
+def remove_stale_temporaries(output_dir: Path, final_paths: Iterable[Path] | None = None) -> list[Path]:
+    """Delete the `.<name>.<pid>.tmp` files that killed runs left under `output_dir`; return them.
+
+    A temporary whose process is still alive on this host is kept (a concurrent run is writing it).
+    Runs on other hosts sharing `output_dir` (Slurm array tasks) cannot be seen: they must pass
+    `final_paths`, the outputs they own, so that only those files' temporaries are touched.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return []
+    owned = None if final_paths is None else {Path(os.path.abspath(p)) for p in final_paths}
+    removed = []
+    for tmp in sorted(output_dir.rglob(".*.tmp")):
+        match = TEMPORARY.match(tmp.name)
+        if match is None or not tmp.is_file():
+            continue
+        final = Path(os.path.abspath(tmp.with_name(match["name"])))
+        if owned is not None and final not in owned:
+            continue
+        pid = int(match["pid"])
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+        log.info("removed %s, left by an interrupted run", tmp)
+    return removed
+
+
+def output_path_for(input_file: Path, inputs_root: Path | None, output_dir: Path) -> Path:
+    """Where the annotated copy of `input_file` goes: its base name under `output_dir`.
+
+    With `inputs_root` (see `inputs_root_for`), its path relative to that root is kept instead, so that
+    inputs sharing a base name in different subdirectories do not collide. Raises `InputError` if the
+    output would overwrite the input.
+    """
+    input_file = Path(os.path.abspath(input_file))
+    output_dir = Path(os.path.abspath(output_dir))
+    if inputs_root is None:
+        out = output_dir / input_file.name
+    else:
+        out = output_dir / input_file.relative_to(os.path.abspath(inputs_root))
+    if out == input_file:
+        raise InputError(f"output for {input_file} would overwrite it; choose another output directory")
+    return out
+
+
+def inputs_root_for(inputs: Sequence[Path]) -> Path | None:
+    """None when the inputs' base names are unique (flat output); else their deepest common directory."""
+    names = [Path(f).name for f in inputs]
+    if len(set(names)) == len(names):
+        return None
+    return Path(os.path.commonpath([os.path.abspath(Path(f).parent) for f in inputs]))
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if `pid` is a running (not zombie) process on this host."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.AccessDenied:  # it exists, owned by someone else
+        return True
+    except (psutil.NoSuchProcess, ValueError):
+        return False
+
+
+def _encode(metadata: dict[str, str]) -> dict[bytes, bytes]:
+    return {str(k).encode(): str(v).encode() for k, v in metadata.items()}
+
+
+def _one_line(schema: pa.Schema) -> str:
+    return ", ".join(f"{field.name}: {field.type}" for field in schema)

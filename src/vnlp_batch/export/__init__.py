@@ -1,0 +1,1 @@
+"""Export stage: VNLP's Keras models to verified, self-describing ONNX files."""

@@ -1,0 +1,1 @@
+"""onnxruntime sessions: providers, threads, and an honest record of what was actually used."""

@@ -1,0 +1,53 @@
+"""Create onnxruntime sessions from config, logging once which provider each session really got.
+
+onnxruntime-gpu without CUDA libraries logs two errors and silently runs on CPU; the only reliable
+answer is `session.get_providers()`, which is what we log and record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_OPT_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
+_reported: set[tuple[str, ...]] = set()
+
+
+def make_session(
+    path: Path | bytes,
+    providers: Sequence[str] = ("CUDAExecutionProvider", "CPUExecutionProvider"),
+    intra_op_threads: int = 0,
+    graph_optimization_level: str = "all",
+):
+    """An InferenceSession on the first of `providers` that works here, CPU as the last resort."""
+    import onnxruntime as ort
+
+    # The GPU wheel prints two errors per session when CUDA libraries are missing; we print one line.
+    ort.set_default_logger_severity(3)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.graph_optimization_level = getattr(
+        ort.GraphOptimizationLevel, _OPT_LEVELS[graph_optimization_level]
+    )
+    options.log_severity_level = 3  # the GPU wheel's CUDA-missing errors are reported by us, once
+    available = ort.get_available_providers()
+    wanted = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+    if "CPUExecutionProvider" not in wanted:
+        wanted.append("CPUExecutionProvider")
+    session = ort.InferenceSession(path if isinstance(path, bytes) else str(path), options, providers=wanted)
+    got = tuple(session.get_providers())
+    if got not in _reported:
+        _reported.add(got)
+        if got[0] != providers[0]:
+            log.warning("onnxruntime: asked for %s, running on %s", ", ".join(providers), got[0])
+        else:
+            log.info("onnxruntime: running on %s", got[0])
+    return session

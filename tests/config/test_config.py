@@ -1,0 +1,87 @@
+"""Configuration: YAML groups compose into the typed schema; bad values fail before any work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from vnlp_batch.__main__ import CONF_DIR, _rewrite_data_path
+from vnlp_batch.config.schema import AppConfig, ConfigError, register_configs
+
+
+def load(*overrides: str) -> AppConfig:
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        raw = compose(config_name="config", overrides=list(overrides))
+    return OmegaConf.to_object(raw)
+
+
+def test_defaults() -> None:
+    cfg = load()
+    assert (cfg.task.name, cfg.model.name, cfg.stage, cfg.batch_size) == ("all", "auto", "all", 64)
+    assert cfg.export.opset == 13 and cfg.export.quantize == "none" and cfg.export.verify
+    assert cfg.runtime.providers == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert cfg.weights.source == "vnlp" and cfg.data.path == "sample"
+
+
+def test_groups_select_presets() -> None:
+    cfg = load("task=pos", "model=treestack_pos", "weights=synthetic", "runtime=cpu", "export=int8")
+    assert cfg.model.name == "treestack_pos" and cfg.weights.source == "synthetic"
+    assert cfg.runtime.providers == ["CPUExecutionProvider"] and cfg.export.quantize == "int8_dynamic"
+    assert load("+experiment=sample_all").weights.source == "synthetic"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("export.opset=9", "export.opset=9 is not allowed; choose one of: 13, 14"),
+        ("export.quantize=int4", "export.quantize='int4' is not allowed; choose one of: none, int8_dynamic"),
+        (
+            "runtime.providers=[TPUExecutionProvider]",
+            "runtime.providers='TPUExecutionProvider' is not allowed",
+        ),
+        ("runtime.graph_optimization_level=max", "runtime.graph_optimization_level='max'"),
+        ("stage=train", "stage='train' is not allowed; choose one of: all, export, infer"),
+        ("batch_size=0", "batch_size=0 must be between 1 and 65536"),
+        ("data.on_bad_file=ignore", "data.on_bad_file='ignore' is not allowed; choose one of: fail, skip"),
+        ("weights.base_url=ftp://x", "weights.base_url='ftp://x' must be an http(s) URL"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_choices(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load(override)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_model_must_fit_the_task() -> None:
+    with pytest.raises(ConfigError, match="model=charner is a ner model but task=pos"):
+        load("task=pos", "model=charner")
+
+
+def test_weights_path_needs_an_existing_directory(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"weights\.dir is required"):
+        load("weights=path")
+    with pytest.raises(ConfigError, match="no such directory"):
+        load("weights=path", f"weights.dir={tmp_path / 'missing'}")
+    assert load("weights=path", f"weights.dir={tmp_path}").weights.dir == str(tmp_path)
+
+
+def test_data_argument_is_a_path_unless_it_names_a_preset() -> None:
+    assert _rewrite_data_path(["task=ner", "data=corpus.parquet"]) == ["task=ner", "data.path=corpus.parquet"]
+    assert _rewrite_data_path(["data=sample"]) == ["data=sample"]
+    assert load(*_rewrite_data_path(["data=/x/*.parquet"])).data.path == "/x/*.parquet"
+
+
+def test_cli_prints_one_line_and_exits_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vnlp_batch", "export.opset=7"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "vnlp-batch: config error: export.opset=7 is not allowed; choose one of: 13, 14, 15, 16, 17, 18"
+    )

@@ -1,0 +1,218 @@
+"""Atomic output files: complete under the final name after commit, nothing there otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from vnlp_batch.corpus.errors import InputError
+from vnlp_batch.corpus.writer import (
+    AnnotatedFileWriter,
+    inputs_root_for,
+    output_path_for,
+    remove_stale_temporaries,
+    temporary_path,
+)
+
+SCHEMA = pa.schema([("id", pa.int64()), ("text", pa.string())])
+METADATA = {"vnlp_batch.version": "0.1.0", "vnlp_batch.config": '{"task": "ner"}'}
+
+
+def text_table(rows: int) -> pa.Table:
+    return pa.table({"id": range(rows), "text": [f"{i}. cümle: ğüşiöç" for i in range(rows)]}, schema=SCHEMA)
+
+
+def batches(rows: int, size: int) -> list[pa.RecordBatch]:
+    return text_table(rows).to_batches(max_chunksize=size)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_commit_publishes_a_complete_file_with_footer_metadata(tmp_path: Path) -> None:
+    final = tmp_path / "out" / "corpus.parquet"
+    with AnnotatedFileWriter(final, SCHEMA, METADATA, row_group_rows=1000) as writer:
+        for batch in batches(2500, 250):
+            writer.write(batch)
+        assert not final.exists()
+        assert writer.tmp_path.is_file()
+        assert writer.tmp_path.name == f".corpus.parquet.{os.getpid()}.tmp"
+        assert writer.commit() == final
+    assert sorted(p.name for p in final.parent.iterdir()) == ["corpus.parquet"]
+
+    metadata = pq.read_metadata(final)
+    assert metadata.num_rows == 2500
+    # Small batches are gathered into row groups of row_group_rows.
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [1000, 1000, 500]
+    assert metadata.row_group(0).column(1).compression == "ZSTD"
+    assert metadata.metadata[b"vnlp_batch.version"] == b"0.1.0"
+    assert metadata.metadata[b"vnlp_batch.config"] == b'{"task": "ner"}'
+    assert b"ARROW:schema" in metadata.metadata
+    assert pq.read_schema(final).metadata[b"vnlp_batch.version"] == b"0.1.0"
+    assert pq.read_table(final).equals(text_table(2500))
+
+    assert duckdb.sql(f"select count(*) from '{final}'").fetchall() == [(2500,)]
+    kv = dict(duckdb.sql(f"select key, value from parquet_kv_metadata('{final}')").fetchall())
+    assert kv[b"vnlp_batch.config"] == b'{"task": "ner"}'
+
+
+def test_commit_with_no_rows_writes_a_valid_empty_file(tmp_path: Path) -> None:
+    final = tmp_path / "empty.parquet"
+    with AnnotatedFileWriter(final, SCHEMA, METADATA) as writer:
+        writer.write(pa.RecordBatch.from_pylist([], schema=SCHEMA))
+        writer.commit()
+    assert pq.read_table(final).schema.equals(SCHEMA)
+    assert pq.read_metadata(final).num_rows == 0
+
+
+def test_exception_inside_with_leaves_no_file(tmp_path: Path) -> None:
+    final = tmp_path / "corpus.parquet"
+    with (
+        pytest.raises(RuntimeError, match="decoder failed"),
+        AnnotatedFileWriter(final, SCHEMA, METADATA) as writer,
+    ):
+        for batch in batches(3000, 100):
+            writer.write(batch)
+        raise RuntimeError("decoder failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_leaves_a_previous_output_untouched(tmp_path: Path) -> None:
+    final = tmp_path / "corpus.parquet"
+    final.write_bytes(b"previous run's output")
+    with pytest.raises(KeyboardInterrupt), AnnotatedFileWriter(final, SCHEMA, METADATA) as writer:
+        writer.write(batches(10, 10)[0])
+        raise KeyboardInterrupt
+    assert final.read_bytes() == b"previous run's output"
+    assert [p.name for p in tmp_path.iterdir()] == ["corpus.parquet"]
+
+
+def test_exit_without_commit_discards_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    final = tmp_path / "corpus.parquet"
+    with caplog.at_level(logging.WARNING), AnnotatedFileWriter(final, SCHEMA, METADATA) as writer:
+        writer.write(batches(10, 10)[0])
+    assert list(tmp_path.iterdir()) == []
+    assert "without commit" in caplog.text
+
+
+def test_batch_with_another_schema_is_refused(tmp_path: Path) -> None:
+    final = tmp_path / "corpus.parquet"
+    other = pa.record_batch({"text": ["a"], "id": pa.array([1], pa.int64())})  # columns swapped
+    with AnnotatedFileWriter(final, SCHEMA, METADATA) as writer:
+        with pytest.raises(ValueError, match="does not match"):
+            writer.write(other)
+        writer.write(batches(3, 3)[0])
+        writer.commit()
+    assert pq.read_metadata(final).num_rows == 3
+
+
+def test_write_after_commit_is_an_error(tmp_path: Path) -> None:
+    with AnnotatedFileWriter(tmp_path / "x.parquet", SCHEMA, METADATA) as writer:
+        writer.commit()
+        with pytest.raises(RuntimeError, match="after commit"):
+            writer.write(batches(1, 1)[0])
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import pyarrow as pa
+    from vnlp_batch.corpus.writer import AnnotatedFileWriter
+
+    table = pa.table({"id": pa.array(range(1000), pa.int64()), "text": ["cümle"] * 1000})
+    with AnnotatedFileWriter(Path(sys.argv[1]), table.schema, {}, row_group_rows=100) as writer:
+        for batch in table.to_batches(max_chunksize=100):
+            writer.write(batch)
+        print("written", flush=True)
+        time.sleep(60)
+        writer.commit()
+    """
+)
+
+
+def test_kill_9_before_commit_leaves_nothing_under_the_final_name(tmp_path: Path) -> None:
+    final = tmp_path / "corpus.parquet"
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(final)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "written"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert not final.exists()
+    leftover = temporary_path(final, child.pid)
+    assert leftover.stat().st_size > 0  # the rows reached the disk, under the temporary name only
+
+    # What the next run does first.
+    assert remove_stale_temporaries(tmp_path) == [leftover]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_remove_stale_temporaries_spares_live_writers_and_other_files(tmp_path: Path) -> None:
+    stale = temporary_path(tmp_path / "sub" / "a.parquet", dead_pid())
+    live = temporary_path(tmp_path / "b.parquet", os.getpid())
+    parent = temporary_path(tmp_path / "c.parquet", os.getppid())  # alive: pytest's parent process
+    others = [tmp_path / ".notes.tmp", tmp_path / "a.parquet", tmp_path / ".a.parquet.x12.tmp"]
+    for path in [stale, live, parent, *others]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert all(path.exists() for path in [live, parent, *others])
+    assert remove_stale_temporaries(tmp_path / "missing") == []
+
+
+def test_remove_stale_temporaries_can_be_limited_to_owned_outputs(tmp_path: Path) -> None:
+    pid = dead_pid()
+    mine, theirs = (
+        temporary_path(tmp_path / "mine.parquet", pid),
+        temporary_path(tmp_path / "theirs.parquet", pid),
+    )
+    mine.write_bytes(b"")
+    theirs.write_bytes(b"")
+    assert remove_stale_temporaries(tmp_path, final_paths=[tmp_path / "mine.parquet"]) == [mine]
+    assert theirs.exists()
+
+
+def test_output_path_keeps_the_base_name(tmp_path: Path) -> None:
+    inputs = [tmp_path / "in" / "shard-0.parquet", tmp_path / "in" / "deep" / "shard-1.parquet"]
+    root = inputs_root_for(inputs)
+    assert root is None
+    out = tmp_path / "out"
+    assert [output_path_for(f, root, out) for f in inputs] == [
+        out / "shard-0.parquet",
+        out / "shard-1.parquet",
+    ]
+
+
+def test_output_paths_of_same_named_inputs_do_not_collide(tmp_path: Path) -> None:
+    inputs = [tmp_path / "in" / "2023" / "part-0.parquet", tmp_path / "in" / "2024" / "q1" / "part-0.parquet"]
+    root = inputs_root_for(inputs)
+    assert root == tmp_path / "in"
+    out = tmp_path / "out"
+    assert [output_path_for(f, root, out) for f in inputs] == [
+        out / "2023" / "part-0.parquet",
+        out / "2024" / "q1" / "part-0.parquet",
+    ]
+
+
+def test_output_path_never_overwrites_its_input(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="would overwrite"):
+        output_path_for(tmp_path / "corpus.parquet", None, tmp_path)
