@@ -38,15 +38,20 @@ def models_for(task: str, model: str) -> list[ModelSpec]:
 
 def run(cfg: AppConfig) -> int:
     """Run the configured stages; return the process exit code."""
+    from vnlp_batch.corpus.discover import discover_inputs
     from vnlp_batch.corpus.sample import read_sample_sentences
 
     run_dir = Path(cfg.run_dir)
     cache_dir = Path(cfg.cache_dir).expanduser()
+    if cfg.stage in ("all", "infer"):
+        discover_inputs(cfg.data.path)  # a wrong data path fails now, not after a long export
+    given: dict[str, Path] = {}
+    task, model = cfg.task.name, cfg.model.name
     if cfg.model.onnx:
         from vnlp_batch.export.metadata import check_against_config, read_metadata
 
         meta = read_metadata(Path(cfg.model.onnx))
-        check_against_config(meta, cfg.model.onnx, cfg.task.name, cfg.model.name)
+        check_against_config(meta, cfg.model.onnx, task, model)
         log.info(
             "model.onnx=%s: %s model %s (%s weights)",
             cfg.model.onnx,
@@ -54,10 +59,12 @@ def run(cfg: AppConfig) -> int:
             meta.model,
             "synthetic" if meta.synthetic else meta.weights_provenance.get("source"),
         )
-        specs = [s for s in models_for(meta.task, meta.model) if s.name != meta.model]
-    else:
-        specs = models_for(cfg.task.name, cfg.model.name)
-    log.info("models: %s", ", ".join(s.name for s in specs) or "(none to export)")
+        given[meta.model] = Path(cfg.model.onnx)
+        task = meta.task if task != "all" else task
+        model = meta.model
+    needed = models_for(task, model)
+    specs = [s for s in needed if s.name not in given]
+    log.info("models: %s", ", ".join(s.name for s in needed))
 
     texts = read_sample_sentences()  # verification and calibration always use the bundled sample
     if cfg.weights.source == "synthetic":
@@ -69,15 +76,75 @@ def run(cfg: AppConfig) -> int:
     if weights.synthetic and cfg.weights.source != "synthetic":
         log.warning(SYNTHETIC_WARNING)
 
-    if cfg.stage in ("all", "export"):
-        from vnlp_batch.export.report import print_report, write_report
-        from vnlp_batch.export.stage import export_models
+    from vnlp_batch.export.report import print_report, write_report
+    from vnlp_batch.export.stage import export_models
 
-        result = export_models(specs, weights, cfg.export, cfg.runtime, cache_dir, texts)
+    result = export_models(specs, weights, cfg.export, cfg.runtime, cache_dir, texts)
+    if cfg.stage in ("all", "export") and result.graphs:
         print_report(result)
-        report = write_report(result, run_dir / "export_report.json")
-        log.info("export report: %s", report)
-    if cfg.stage in ("all", "infer"):
-        log.error("the inference stage is not built yet (issue #3); ran the export stage only")
-        return 0 if cfg.stage == "all" else 3
-    return 0
+        log.info("export report: %s", write_report(result, run_dir / "export_report.json"))
+    if cfg.stage == "export":
+        return 0
+    graphs = {name: exported.graphs for name, exported in result.models.items()}
+    graphs.update({name: {"monolithic": path} for name, path in given.items()})
+    return _infer(cfg, task, model, graphs, weights.provenance)
+
+
+def _infer(
+    cfg: AppConfig, task: str, model: str, graphs: dict[str, dict[str, Path]], provenance: dict
+) -> int:
+    from vnlp_batch.inference.onnx_model import LoadedModel
+    from vnlp_batch.inference.stage import plan_for, run_inference
+
+    rows = max(cfg.batch_size * 16, 1024)
+    models = {name: LoadedModel.load(paths, cfg.runtime, max_rows=rows) for name, paths in graphs.items()}
+    plan = plan_for(task, model, models)
+    report = run_inference(cfg, models, plan, provenance)
+    _summarize(report, provenance)
+    return 1 if report.bad_files else 0
+
+
+def _summarize(report, provenance: dict) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    console.print(report.summary)
+    console.print(f"statuses: {dict(sorted(report.status_counts.items()))}")
+    for path in report.written:
+        console.print(f"wrote {path}")
+    for path in report.skipped:
+        console.print(f"skipped (already done with this configuration) {path}")
+    for path, reason in report.bad_files.items():
+        console.print(f"[red]bad file[/red] {path}: {reason}")
+    if report.written:
+        console.print(_preview(report.written[0]))
+    if provenance.get("synthetic"):
+        log.warning(SYNTHETIC_WARNING)
+
+
+def _preview(path: Path, rows: int = 3):
+    """A few annotated rows of an output file, one token per line."""
+    import pyarrow.parquet as pq
+    from rich.table import Table
+
+    data = pq.read_table(path).slice(0, 50).to_pylist()
+    shown = [r for r in data if r.get("vnlp_status", "").startswith("ok")][:rows]
+    columns = [
+        c
+        for c in ("tokens", "lemma", "morph", "pos", "ner", "dep_head", "dep_rel")
+        if shown and c in shown[0]
+    ]
+    table = Table(title=f"first annotated rows of {path.name}", title_justify="left")
+    for c in ("row", *columns):
+        table.add_column(c)
+    for k, r in enumerate(shown):
+        for t in range(len(r["tokens"])):
+            table.add_row(
+                str(k) if t == 0 else "",
+                *[str((r[c] or [None] * (t + 1))[t]) if t < len(r[c] or []) else "" for c in columns],
+            )
+        if "sentiment" in r:
+            table.add_row(
+                "", f"sentiment = {r['sentiment']:.4f}" if r["sentiment"] is not None else "sentiment = null"
+            )
+    return table

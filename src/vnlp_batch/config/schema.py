@@ -20,7 +20,7 @@ OPSETS = tuple(range(13, 19))  # 13 is tf2onnx's long-tested default; GRU is unc
 PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 GRAPH_OPT_LEVELS = ("disable", "basic", "extended", "all")
 ON_BAD_FILE = ("fail", "skip")
-DECODERS = ("monolithic",)
+DECODERS = ("fast", "monolithic")
 
 
 class ConfigError(ValueError):
@@ -64,6 +64,7 @@ class DataConfig:
     id_column: str | None = None
     output_dir: str = "annotated"  # relative paths are resolved inside the run directory
     on_bad_file: str = "fail"
+    max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -71,6 +72,8 @@ class DataConfig:
         if not self.text_column:
             raise ConfigError("data.text_column is empty")
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
+        if self.max_tokens < 1:
+            raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
 
 
 @dataclass
@@ -95,7 +98,7 @@ class RuntimeConfig:
     providers: list[str] = field(default_factory=lambda: list(PROVIDERS))
     intra_op_threads: int = 0  # 0 lets onnxruntime use every core
     graph_optimization_level: str = "all"
-    decoder: str = "monolithic"
+    decoder: str = "fast"  # fast: shared work done once (models/decompose.py); monolithic: the seed design
 
     def __post_init__(self) -> None:
         if not self.providers:
@@ -140,6 +143,7 @@ class AppConfig:
     weights: WeightsConfig = field(default_factory=WeightsConfig)
     stage: str = "all"
     batch_size: int = 64
+    resume: bool = True  # skip input files the output manifest records as done with this config
     cache_dir: str = field(default_factory=default_cache_dir)
     run_dir: str = "."  # set from Hydra's output directory at the edge
 

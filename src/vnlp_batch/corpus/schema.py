@@ -16,6 +16,8 @@ ANNOTATION_FIELDS: pa.Schema = pa.schema(
         pa.field("lemma", pa.list_(pa.string())),
         pa.field("pos", pa.list_(pa.string())),
         pa.field("ner", pa.list_(pa.string())),
+        # CharNER labels WordPunct tokens, not the Treebank `tokens`: they come with their own tokens.
+        pa.field("ner_tokens", pa.list_(pa.string())),
         pa.field("dep_head", pa.list_(pa.int16())),  # 1-based head token index; 0 = root
         pa.field("dep_rel", pa.list_(pa.string())),
         pa.field("sentiment", pa.float32()),  # positive-class probability
@@ -34,7 +36,7 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
 ALL_TASKS = "all"
 
 
-def annotation_fields(tasks: Iterable[str]) -> list[pa.Field]:
+def annotation_fields(tasks: Iterable[str], charner: bool = False) -> list[pa.Field]:
     """The annotation columns a run over `tasks` produces ("all" = every task), in ANNOTATION_FIELDS order.
 
     `tokens` and `vnlp_status` are always included. Unknown task names raise `ValueError`.
@@ -47,16 +49,18 @@ def annotation_fields(tasks: Iterable[str]) -> list[pa.Field]:
             wanted.update(TASK_COLUMNS[task])
         else:
             raise ValueError(f"unknown task {task!r}; choose from: {', '.join([*TASK_COLUMNS, ALL_TASKS])}")
+    if charner:
+        wanted.add("ner_tokens")
     return [field for field in ANNOTATION_FIELDS if field.name in wanted]
 
 
-def output_schema(input_schema: pa.Schema, tasks: Iterable[str]) -> pa.Schema:
+def output_schema(input_schema: pa.Schema, tasks: Iterable[str], charner: bool = False) -> pa.Schema:
     """The input columns, unchanged and first, followed by the annotation columns of `tasks`.
 
     The input's schema-level metadata is kept (e.g. pandas' index description). Input columns named
     like an annotation column this run produces raise `SchemaError` listing them.
     """
-    added = annotation_fields(tasks)
+    added = annotation_fields(tasks, charner)
     clashes = [field.name for field in added if field.name in input_schema.names]
     if clashes:
         raise SchemaError(

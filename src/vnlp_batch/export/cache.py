@@ -23,9 +23,13 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+EXPORT_FORMAT = 2  # 2: the fast decoders' graphs are exported beside the monolithic one
+
+
 def cache_key(model: str, weights_fingerprint: str, opset: int, quantization: str) -> str:
     payload = json.dumps(
         {
+            "format": EXPORT_FORMAT,
             "model": model,
             "weights": weights_fingerprint,
             "opset": opset,

@@ -1,16 +1,14 @@
-"""Keras → ONNX with tf2onnx, inputs named after the declaration and one output, `probs`."""
+"""Keras → ONNX with tf2onnx, inputs and outputs named by us."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.vnlp_env import tensorflow
 
-OUTPUT_NAME = "probs"
 
-
-def keras_to_onnx(spec: ModelSpec, model: Any, opset: int) -> Any:
+def keras_to_onnx(model: Any, input_names: Sequence[str], output_names: Sequence[str], opset: int) -> Any:
     """An onnx.ModelProto of `model` with a dynamic batch axis.
 
     `from_function` rather than `from_keras`: it lets us name inputs and outputs, whereas
@@ -22,12 +20,15 @@ def keras_to_onnx(spec: ModelSpec, model: Any, opset: int) -> Any:
     tf = tensorflow()
     signature = [
         tf.TensorSpec((None, *keras_input.shape[1:]), keras_input.dtype, name=name)
-        for name, keras_input in zip(spec.inputs, model.inputs, strict=True)
+        for name, keras_input in zip(input_names, model.inputs, strict=True)
     ]
+    outputs = list(output_names)
 
     @tf.function(input_signature=signature)
     def serve(*inputs):
-        return {OUTPUT_NAME: model(list(inputs), training=False)}
+        result = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+        result = result if isinstance(result, (list, tuple)) else [result]
+        return dict(zip(outputs, result, strict=True))
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset)
     return proto

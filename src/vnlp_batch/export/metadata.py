@@ -14,7 +14,9 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 PREFIX = "vnlp_batch."
-ROLES = ("monolithic",)  # the fast decoders add per-sentence and per-step graphs
+# "monolithic": VNLP's whole model, one call per decoding step. The fast decoders' graphs
+# (models/decompose.py): run once per distinct word or token, or once per step.
+ROLES = ("monolithic", "word_encoder", "context", "step", "surface_encoder", "candidates", "score")
 
 
 class MetadataError(ValueError):
@@ -136,7 +138,7 @@ def check_against_declaration(meta: OnnxMetadata, source: str) -> None:
         raise MetadataError(
             f"{source}: metadata says task {meta.task!r} but {meta.model} is a {spec.task} model"
         )
-    if tuple(meta.inputs) != spec.inputs:
+    if meta.role == "monolithic" and tuple(meta.inputs) != spec.inputs:
         raise MetadataError(f"{source}: inputs {meta.inputs} differ from {meta.model}'s {list(spec.inputs)}")
     expected = group_labels(spec)
     found = {g["name"]: g["labels"] for g in meta.output_groups}

@@ -6,6 +6,7 @@ after verification passed, so the cache never holds an unverified file under its
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -151,45 +152,63 @@ def _export_fp32(spec, weights, export, runtime, cache_dir, texts) -> tuple[Expo
         return hit, [GraphReport(**{**r, "cached": True}) for r in saved]
 
     from vnlp_batch.export.convert import keras_to_onnx
+    from vnlp_batch.models.decompose import Graph, fast_graphs
     from vnlp_batch.models.keras_build import build_keras_model, load_weights
 
-    started = time.perf_counter()
     model = build_keras_model(spec)
     load_weights(spec, model, weights.directory)
-    proto = keras_to_onnx(spec, model, export.opset)
-    meta = build_metadata(spec, weights, export, "none")
-    write_metadata(proto, meta)
-    seconds = time.perf_counter() - started
-
+    graphs = [Graph("monolithic", model, spec.inputs, ("probs",)), *fast_graphs(spec, model)]
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=_ensure(directory.parent)))
+    reports: list[GraphReport] = []
+    meta = build_metadata(spec, weights, export, "none")
     try:
-        path = staging / "monolithic.onnx"
-        path.write_bytes(proto.SerializeToString())
-        report = GraphReport(
-            spec.name,
-            "monolithic",
-            str(directory / path.name),
-            path.stat().st_size,
-            round(seconds, 2),
-            cached=False,
-            quantization="none",
-        )
+        for graph in graphs:
+            started = time.perf_counter()
+            proto = keras_to_onnx(graph.model, graph.inputs, graph.outputs, export.opset)
+            write_metadata(proto, dataclasses.replace(meta, role=graph.role, inputs=list(graph.inputs)))
+            path = staging / f"{graph.role}.onnx"
+            path.write_bytes(proto.SerializeToString())
+            reports.append(
+                GraphReport(
+                    spec.name,
+                    graph.role,
+                    str(directory / path.name),
+                    path.stat().st_size,
+                    round(time.perf_counter() - started, 2),
+                    cached=False,
+                    quantization="none",
+                )
+            )
         if export.verify:
             batch = verification_batch(spec, model, texts, export.verify_rows)
-            parity = compare(
-                spec, batch.keras_probs, run_session(_session(path, runtime), spec, batch.inputs)
-            )
-            report.parity = asdict(parity)
-            _require(parity, export.tolerance, spec.name, "monolithic")
-        (staging / "export.json").write_text(
-            json.dumps({"graphs": {"monolithic": path.name}, "reports": [asdict(report)]}, indent=2)
-        )
+            monolithic = run_session(_session(staging / "monolithic.onnx", runtime), spec, batch.inputs)
+            reports[0].parity = asdict(compare(spec, batch.keras_probs, monolithic))
+            if len(graphs) > 1:
+                # The fast graphs are verified together: re-assembled, they must give Keras's output.
+                from vnlp_batch.inference.fast import FAST
+
+                runners = {g.role: _runner(_session(staging / f"{g.role}.onnx", runtime)) for g in graphs[1:]}
+                fast = FAST[spec.family](spec, runners).probs_from_rows(batch.inputs)
+                reports[-1].parity = asdict(compare(spec, batch.keras_probs, fast))
+            for report in reports:
+                if report.parity is not None:
+                    _require(Parity(**report.parity), export.tolerance, spec.name, report.role)
+        record = {
+            "graphs": {g.role: f"{g.role}.onnx" for g in graphs},
+            "reports": [asdict(r) for r in reports],
+        }
+        (staging / "export.json").write_text(json.dumps(record, indent=2))
         if directory.exists():
             shutil.rmtree(directory)
         staging.rename(directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportedModel(spec, meta, {"monolithic": directory / "monolithic.onnx"}), [report]
+    return ExportedModel(spec, meta, {g.role: directory / f"{g.role}.onnx" for g in graphs}), reports
+
+
+def _runner(session):
+    names = [i.name for i in session.get_inputs()]
+    return lambda inputs: session.run(None, dict(zip(names, inputs, strict=True)))
 
 
 def _export_int8(spec, fp32: ExportedModel, weights, export, runtime, cache_dir, texts):

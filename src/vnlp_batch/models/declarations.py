@@ -57,6 +57,7 @@ def _keras_vocab_size(path_constant: str):
 
 STEMMER = ModelSpec(
     name="stemmer",
+    family="stemmer",
     vnlp_class="StemmerAnalyzer",
     task="morph",
     module="stemmer_morph_analyzer.stemmer_morph_analyzer",
@@ -100,6 +101,7 @@ STEMMER = ModelSpec(
 
 SPUCONTEXT_POS = ModelSpec(
     name="spucontext_pos",
+    family="spucontext",
     vnlp_class="SPUContextPoS",
     task="pos",
     module="part_of_speech_tagger.spu_context_pos",
@@ -119,6 +121,7 @@ SPUCONTEXT_POS = ModelSpec(
 
 TREESTACK_POS = ModelSpec(
     name="treestack_pos",
+    family="treestack_pos",
     vnlp_class="TreeStackPoS",
     task="pos",
     module="part_of_speech_tagger.treestack_pos",
@@ -153,6 +156,7 @@ TREESTACK_POS = ModelSpec(
 
 SPUCONTEXT_NER = ModelSpec(
     name="spucontext_ner",
+    family="spucontext",
     vnlp_class="SPUContextNER",
     task="ner",
     module="named_entity_recognizer.spu_context_ner",
@@ -172,6 +176,7 @@ SPUCONTEXT_NER = ModelSpec(
 
 CHARNER = ModelSpec(
     name="charner",
+    family="charner",
     vnlp_class="CharNER",
     task="ner",
     module="named_entity_recognizer.charner",
@@ -199,6 +204,7 @@ CHARNER = ModelSpec(
 
 SPUCONTEXT_DP = ModelSpec(
     name="spucontext_dp",
+    family="spucontext",
     vnlp_class="SPUContextDP",
     task="dep",
     module="dependency_parser.spu_context_dp",
@@ -218,6 +224,7 @@ SPUCONTEXT_DP = ModelSpec(
 
 TREESTACK_DP = ModelSpec(
     name="treestack_dp",
+    family="treestack_dp",
     vnlp_class="TreeStackDP",
     task="dep",
     module="dependency_parser.treestack_dp",
@@ -266,6 +273,7 @@ TREESTACK_DP = ModelSpec(
 
 SENTIMENT = ModelSpec(
     name="sentiment",
+    family="sentiment",
     vnlp_class="SPUCBiGRUSentimentAnalyzer",
     task="sentiment",
     module="sentiment_analyzer.spu_context_bigru_sentiment",

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 Task = Literal["morph", "pos", "ner", "dep", "sentiment"]
 Decoding = Literal["per_token", "autoregressive", "per_char", "per_text"]
+Family = Literal["stemmer", "spucontext", "treestack_pos", "treestack_dp", "charner", "sentiment"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ModelSpec:
     name: str  # config name, e.g. "spucontext_pos"
     vnlp_class: str  # VNLP's class name, e.g. "SPUContextPoS"
     task: Task
+    family: Family  # models of one family share input processing, decoding and fast graphs
     module: str  # VNLP module holding the class and its constants, relative to `vnlp.`
     builder_module: str  # VNLP module holding the create_*_model function
     builder: str

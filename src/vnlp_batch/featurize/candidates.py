@@ -1,0 +1,97 @@
+"""The stemmer's morphological candidates, in an order that does not depend on PYTHONHASHSEED.
+
+VNLP 0.2.4's `TurkishStemSuffixCandidateGenerator.get_tags` de-duplicates a token's tags with
+`list(set(tags))`, so the order of a token's candidates (and therefore which ten of them the
+StemmerAnalyzer sees, and in which input slots) changes from one Python process to the next.
+`DeterministicCandidateGenerator` changes that one line to first-occurrence order and nothing else;
+the candidates are the same strings, only their order is fixed. The reference harness applies the
+same change to VNLP (`use_deterministic_candidates`) so that both sides are compared like for like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from vnlp_batch.vnlp_env import vnlp_module
+
+_yildiz = vnlp_module("stemmer_morph_analyzer._yildiz_analyzer")
+
+# Distinct tokens of a large corpus far exceed this; the bound keeps memory flat (~100 MB worst case)
+# while the frequent tokens, which dominate running text, stay cached.
+CANDIDATE_CACHE_SIZE = 2**18
+
+
+class DeterministicCandidateGenerator(_yildiz.TurkishStemSuffixCandidateGenerator):
+    """VNLP's candidate generator with `get_tags` de-duplicating in first-occurrence order."""
+
+    def get_tags(self, suffix: str, stem_tags: list[str] | None = None) -> list[list[str]]:
+        """VNLP 0.2.4's `get_tags`, verbatim except for the de-duplication line (see below)."""
+        if suffix and len(suffix) > 0:
+            if suffix in self.suffix_dic:
+                tags = self.suffix_dic[suffix]
+                if suffix.startswith("'"):
+                    # VNLP quirk kept on purpose: `+=` extends the list stored in suffix_dic in place,
+                    # so it grows by duplicates on every call. De-duplication below makes the result
+                    # the same on every call (the appended items already occur earlier in the list).
+                    tags += self.suffix_dic[suffix[1:]]
+            elif suffix.startswith("'") and suffix[1:] in self.suffix_dic:
+                tags = self.suffix_dic[suffix[1:]]
+            else:
+                return []
+        else:
+            tags = self.suffix_dic["null"]
+        res = []
+        # The one change from VNLP 0.2.4: VNLP has `tags = list(set(tags))`, whose order depends on
+        # PYTHONHASHSEED; `list(dict.fromkeys(tags))` keeps the same tags in first-occurrence order.
+        tags = list(dict.fromkeys(tags))
+        for tag in tags:
+            tag_sequences = _yildiz.TurkishStemSuffixCandidateGenerator.TAG_SEPARATOR_REGEX.split(tag)
+            first_tag = tag_sequences[0]
+            if len(tag_sequences) > 1 and tag_sequences[1] in ["Prop", "Time"]:
+                first_tag = "+".join(tag_sequences[0:2])
+            if stem_tags:
+                if first_tag in stem_tags or first_tag in stem_tags:  # sic, VNLP's redundant test
+                    res.append(tag_sequences)
+            else:
+                res.append(tag_sequences)
+        return res
+
+
+@cache
+def deterministic_generator() -> DeterministicCandidateGenerator:
+    """The process-wide generator (case-sensitive, as StemmerAnalyzer builds it); loads the lexica once."""
+    return DeterministicCandidateGenerator(case_sensitive=True)
+
+
+def join_analyses(analyses: Iterable[tuple[str, str, str | list[str]]]) -> list[str]:
+    """`root+Tag+…` strings from `get_analysis_candidates` tuples, joined as StemmerAnalyzer.predict does."""
+    out = []
+    for root, _suffix, tags in analyses:
+        # The no-analysis fallback is (word, "", "Unknown"): a bare string, not a list of tags.
+        tag_list = [tags] if isinstance(tags, str) else tags
+        out.append("+".join([root, *tag_list]))
+    return out
+
+
+@lru_cache(maxsize=CANDIDATE_CACHE_SIZE)
+def _candidates(token: str) -> tuple[str, ...]:
+    return tuple(join_analyses(deterministic_generator().get_analysis_candidates(token)))
+
+
+def candidate_strings(token: str) -> list[str]:
+    """The stemmer candidates of one token (`root+Tag+…`, `+DB` not yet rewritten), in deterministic order."""
+    return list(_candidates(token))
+
+
+def sentence_candidates(tokens: Sequence[str]) -> list[list[str]]:
+    """`candidate_strings` for every token of a sentence."""
+    return [list(_candidates(token)) for token in tokens]
+
+
+def use_deterministic_candidates(
+    stemmer_analyzer: Any, generator: DeterministicCandidateGenerator | None = None
+) -> None:
+    """Swap a VNLP `StemmerAnalyzer`'s candidate generator for the deterministic one (in place)."""
+    stemmer_analyzer.candidate_generator = generator if generator is not None else deterministic_generator()

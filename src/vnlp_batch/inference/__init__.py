@@ -1,0 +1,1 @@
+"""Inference stage: Parquet shards → tf.data → batched ONNX decoders → annotated Parquet."""

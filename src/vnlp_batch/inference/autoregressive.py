@@ -1,0 +1,163 @@
+"""Greedy autoregressive decoding, batched across sentences: step t runs every sentence longer than t.
+
+Each family builds the exact rows VNLP's `process_single_word_input` builds (proved in
+tests/featurize), from banks filled once per batch: the sentence's static inputs, and a history bank
+into which each step writes its one-hot prediction. VNLP's history window at step t — `40 - t` zero
+rows, then the one-hots of predictions 0..t-1, cut to the last 40 — is exactly rows t..t+39 of a bank
+holding 40 zero rows followed by the predictions, for every t (sliding windows past 40 included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vnlp_batch.featurize import spucontext, treestack
+from vnlp_batch.models.spec import ModelSpec
+
+WINDOW = 40
+_WINDOW = np.arange(WINDOW)
+
+
+@dataclass
+class Decoded:
+    labels: list[np.ndarray]  # per sentence: (n, groups) int64
+    probs: list[np.ndarray] | None  # per sentence: (n, output width), when asked for
+
+
+class _History:
+    """One-hot predictions of every sentence, 40 zero rows in front of each."""
+
+    def __init__(self, lengths: np.ndarray, width: int) -> None:
+        self.offsets = np.zeros(len(lengths), np.int64)
+        np.cumsum(lengths[:-1] + WINDOW, out=self.offsets[1:])
+        self.bank = np.zeros((int((lengths + WINDOW).sum()), width), np.float32)
+
+    def window(self, idx: np.ndarray, t: int) -> np.ndarray:
+        return self.bank[(self.offsets[idx] + t)[:, None] + _WINDOW]
+
+    def write(self, idx: np.ndarray, t: int, columns: np.ndarray) -> None:
+        rows = self.offsets[idx] + WINDOW + t
+        for k in range(columns.shape[1]):
+            self.bank[rows, columns[:, k]] = 1.0
+
+
+def _history_columns(spec: ModelSpec, labels: np.ndarray) -> np.ndarray:
+    # DP histories are one-hot arc (41) ‖ one-hot relation (49): the relation column is offset by 41.
+    return np.stack([labels[:, k] + g.start for k, g in enumerate(spec.output_groups)], axis=1)
+
+
+def _choose(spec: ModelSpec, probs: np.ndarray) -> np.ndarray:
+    return np.stack([probs[:, g.start : g.stop].argmax(axis=1) for g in spec.output_groups], axis=1)
+
+
+class _SpuContextRows:
+    def __init__(self, spec: ModelSpec, sentences: Sequence[Sequence[str]]) -> None:
+        self.bank, self.offsets = spucontext.stack_padded(
+            [spucontext.padded_pieces(spucontext.word_pieces(s)) for s in sentences]
+        )
+
+    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
+        return list(spucontext.rows_from_bank(self.bank, self.offsets[idx] + t))
+
+    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
+        return [*static, history]
+
+
+class _FastSpuContextRows:
+    """Word and context encodings computed once per token before the loop (inference/fast.py)."""
+
+    def __init__(self, fast, sentences: Sequence[Sequence[str]]) -> None:
+        self.word, self.left, self.right, lengths = fast.encode_sentences(sentences)
+        self.offsets = np.zeros(len(lengths), np.int64)
+        np.cumsum(lengths[:-1], out=self.offsets[1:])
+
+    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
+        tokens = self.offsets[idx] + t
+        return [self.word[tokens], self.left[tokens], self.right[tokens]]
+
+    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
+        return [*static, history]
+
+
+class _TreeStackPosRows:
+    def __init__(self, sentences: Sequence[Sequence[str]], analyses: Sequence[Sequence[str]]) -> None:
+        self.static_ = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
+
+    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
+        parts = [self.static_[i] for i in idx]
+        return [
+            np.stack([getattr(p, name)[t] for p in parts]).astype(np.float32)
+            for name in ("word", "tags", "lc_words", "lc_tags", "rc_words", "rc_tags")
+        ]
+
+    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
+        word, tags, lc_words, lc_tags, rc_words, rc_tags = static
+        return [word, tags, lc_words, lc_tags, history, rc_words, rc_tags]
+
+
+class _TreeStackDpRows:
+    def __init__(self, sentences, analyses, pos_labels) -> None:
+        self.static_ = [
+            treestack.treestack_dp_static(s, a, p)
+            for s, a, p in zip(sentences, analyses, pos_labels, strict=True)
+        ]
+
+    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
+        parts = [self.static_[i] for i in idx]
+        b = [p.base for p in parts]
+        pos = np.stack([p.pos_ids[t : t + 1] for p in parts]).astype(np.float32)
+        lc_pos = np.stack([p.padded_pos[t : t + WINDOW] for p in parts]).astype(np.float32)
+        rc_pos = np.stack([p.padded_pos[t + WINDOW + 1 : t + 2 * WINDOW + 1] for p in parts]).astype(
+            np.float32
+        )
+        word, tags, lc_words, lc_tags, rc_words, rc_tags = (
+            np.stack([getattr(x, name)[t] for x in b]).astype(np.float32)
+            for name in ("word", "tags", "lc_words", "lc_tags", "rc_words", "rc_tags")
+        )
+        return [word, tags, pos, lc_words, lc_tags, lc_pos, rc_words, rc_tags, rc_pos]
+
+    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
+        word, tags, pos, lc_words, lc_tags, lc_pos, rc_words, rc_tags, rc_pos = static
+        return [word, tags, pos, lc_words, lc_tags, lc_pos, history, rc_words, rc_tags, rc_pos]
+
+
+def decode(
+    spec: ModelSpec,
+    predict: Callable[[list[np.ndarray]], np.ndarray],
+    sentences: Sequence[Sequence[str]],
+    analyses: Sequence[Sequence[str]] | None = None,
+    pos_labels: Sequence[Sequence[str]] | None = None,
+    keep_probs: bool = False,
+    fast=None,
+) -> Decoded:
+    """Greedy decoding of `sentences` (token lists, each at most 40 tokens for DP models).
+
+    With `fast` (a FastSpuContext), `predict` is ignored: the per-step graph runs instead.
+    """
+    lengths = np.array([len(s) for s in sentences], np.int64)
+    if fast is not None:
+        rows = _FastSpuContextRows(fast, sentences)
+        predict = lambda inputs: fast.step(inputs)[0]  # noqa: E731
+    elif spec.family == "spucontext":
+        rows = _SpuContextRows(spec, sentences)
+    elif spec.family == "treestack_pos":
+        rows = _TreeStackPosRows(sentences, analyses)
+    else:
+        rows = _TreeStackDpRows(sentences, analyses, pos_labels)
+    history = _History(lengths, spec.output_width)
+    labels = [np.zeros((n, len(spec.output_groups)), np.int64) for n in lengths]
+    probs = [np.zeros((n, spec.output_width), np.float32) for n in lengths] if keep_probs else None
+    order = np.argsort(-lengths, kind="stable")  # active sentences are always a prefix of this order
+    for t in range(int(lengths.max(initial=0))):
+        idx = order[: int((lengths > t).sum())]
+        out = predict(rows.assemble(rows.static(idx, t), history.window(idx, t)))
+        chosen = _choose(spec, out)
+        history.write(idx, t, _history_columns(spec, chosen))
+        for j, i in enumerate(idx):
+            labels[i][t] = chosen[j]
+            if probs is not None:
+                probs[i][t] = out[j]
+    return Decoded(labels, probs)

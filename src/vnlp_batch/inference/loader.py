@@ -1,0 +1,134 @@
+"""The tf.data loader: Parquet record batches → VNLP tokenization → length-grouped batches → prefetch.
+
+Rows travel in chunks (one Parquet record batch each). Within a chunk, rows are sorted by token count
+and cut into decoder batches of `batch_size`, so a batch holds sentences of similar length; each
+batch carries the chunk id and the rows' positions in it, so the consumer can put every row back in
+input order before writing. `prefetch` runs reading and tokenization on a background thread while the
+decoders (onnxruntime, which releases the GIL) work on the previous batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from vnlp_batch.corpus.reader import iter_record_batches
+from vnlp_batch.vnlp_env import tensorflow
+
+CHUNK_BATCHES = 8  # decoder batches per chunk: the window inside which rows are grouped by length
+
+
+@dataclass
+class DecoderBatch:
+    chunk: int
+    positions: np.ndarray  # row positions inside the chunk
+    texts: list[str]
+    tokens: list[list[str]]
+    status: list[str | None]  # "empty", "error:…", or None for rows to annotate
+
+
+@dataclass
+class Chunk:
+    index: int
+    record_batch: pa.RecordBatch
+    rows: int
+
+
+class ChunkStore:
+    """Record batches the loader has read and the writer has not yet taken, by chunk id."""
+
+    def __init__(self) -> None:
+        self._chunks: dict[int, Chunk] = {}
+        self._lock = threading.Lock()
+
+    def put(self, chunk: Chunk) -> None:
+        with self._lock:
+            self._chunks[chunk.index] = chunk
+
+    def rows(self, index: int) -> int:
+        with self._lock:
+            return self._chunks[index].rows
+
+    def pop(self, index: int) -> Chunk:
+        with self._lock:
+            return self._chunks.pop(index)
+
+
+def _row_status(text: object, tokens: list[str], max_tokens: int) -> str | None:
+    if text is None or not str(text).strip():
+        return "empty"
+    if len(tokens) > max_tokens:
+        return f"error:too_long: {len(tokens)} tokens > data.max_tokens={max_tokens}"
+    return None
+
+
+def _tokenize(text: object) -> tuple[list[str], str | None]:
+    from vnlp.tokenizer import TreebankWordTokenize
+
+    if text is None or not str(text).strip():
+        return [], None
+    try:
+        return TreebankWordTokenize(str(text)), None
+    except Exception as exc:  # a hostile row must not stop the file
+        return [], f"error:tokenize: {exc.__class__.__name__}: {exc}"
+
+
+def _batches(
+    file: Path, text_column: str, batch_size: int, max_tokens: int, store: ChunkStore
+) -> Iterator[tuple]:
+    for index, record_batch in enumerate(iter_record_batches(file, batch_size * CHUNK_BATCHES)):
+        store.put(Chunk(index, record_batch, record_batch.num_rows))
+        texts = record_batch.column(text_column).to_pylist()
+        tokens, status = [], []
+        for text in texts:
+            toks, error = _tokenize(text)
+            state = error or _row_status(text, toks, max_tokens)
+            tokens.append(toks if state is None else [])
+            status.append(state or "")
+        order = np.argsort([len(t) for t in tokens], kind="stable")
+        for start in range(0, len(order), batch_size):
+            positions = order[start : start + batch_size]
+            yield (
+                np.int64(index),
+                positions.astype(np.int32),
+                [("" if texts[p] is None else str(texts[p])).encode() for p in positions],
+                [[t.encode() for t in tokens[p]] for p in positions],
+                [status[p].encode() for p in positions],
+            )
+
+
+def load(
+    file: Path, text_column: str, batch_size: int, max_tokens: int, store: ChunkStore, prefetch: int = 2
+) -> Iterator[DecoderBatch]:
+    """Decoder batches of `file`, in chunk order, read and tokenized ahead on tf.data's thread."""
+    tf = tensorflow()
+
+    def generator():
+        for chunk, positions, texts, tokens, status in _batches(
+            file, text_column, batch_size, max_tokens, store
+        ):
+            yield chunk, positions, texts, tf.ragged.constant(tokens, dtype=tf.string, ragged_rank=1), status
+
+    dataset = tf.data.Dataset.from_generator(
+        generator,
+        output_signature=(
+            tf.TensorSpec((), tf.int64),
+            tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None,), tf.string),
+            tf.RaggedTensorSpec((None, None), tf.string, ragged_rank=1),
+            tf.TensorSpec((None,), tf.string),
+        ),
+    ).prefetch(prefetch)
+    for chunk, positions, texts, tokens, status in dataset.as_numpy_iterator():
+        yield DecoderBatch(
+            chunk=int(chunk),
+            positions=positions,
+            texts=[t.decode() for t in texts],
+            tokens=[[t.decode() for t in row] for row in tokens],
+            status=[s.decode() or None for s in status],
+        )

@@ -1,0 +1,107 @@
+"""An exported graph with its metadata: what the decoders call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vnlp_batch.config.schema import RuntimeConfig
+from vnlp_batch.export.metadata import OnnxMetadata, read_metadata
+from vnlp_batch.models.declarations import MODELS
+from vnlp_batch.models.spec import ModelSpec
+
+
+@dataclass
+class OnnxModel:
+    spec: ModelSpec
+    metadata: OnnxMetadata
+    session: Any
+    input_names: list[str]
+    max_rows: int  # rows per session.run; bounds peak memory on huge batches
+    sha256: str
+
+    @classmethod
+    def load(cls, path: Path, runtime: RuntimeConfig, max_rows: int = 4096) -> OnnxModel:
+        from vnlp_batch.runtime.sessions import make_session
+
+        meta = read_metadata(path)  # refuses files without valid metadata
+        session = make_session(
+            path, runtime.providers, runtime.intra_op_threads, runtime.graph_optimization_level
+        )
+        from vnlp_batch.weights.vnlp_format import sha256_file
+
+        names = [i.name for i in session.get_inputs()]
+        return cls(MODELS[meta.model], meta, session, names, max_rows, sha256_file(Path(path)))
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
+        """The first output for `inputs` (graph input order, any number of rows)."""
+        return self.run_all(inputs)[0]
+
+    def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every output, running at most max_rows rows per session.run."""
+        rows = len(inputs[0])
+        if rows <= self.max_rows:
+            return self.session.run(None, dict(zip(self.input_names, inputs, strict=True)))
+        parts = [
+            self.session.run(
+                None, {n: x[s : s + self.max_rows] for n, x in zip(self.input_names, inputs, strict=True)}
+            )
+            for s in range(0, rows, self.max_rows)
+        ]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+@dataclass
+class LoadedModel:
+    """A model's graphs for one run: the monolithic graph, and the fast graphs when decoding fast."""
+
+    spec: ModelSpec
+    metadata: OnnxMetadata
+    graphs: dict[str, OnnxModel]
+    decoder: str  # "fast" or "monolithic"
+
+    @classmethod
+    def load(cls, paths: dict[str, Path], runtime: RuntimeConfig, max_rows: int = 4096) -> LoadedModel:
+        from vnlp_batch.inference.fast import FAST
+
+        monolithic = OnnxModel.load(paths["monolithic"], runtime, max_rows)
+        spec = monolithic.spec
+        fast = runtime.decoder == "fast" and spec.family in FAST and len(paths) > 1
+        graphs = {"monolithic": monolithic}
+        if fast:
+            graphs.update(
+                {
+                    role: OnnxModel.load(p, runtime, max_rows)
+                    for role, p in paths.items()
+                    if role != "monolithic"
+                }
+            )
+        return cls(spec, monolithic.metadata, graphs, "fast" if fast else "monolithic")
+
+    def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
+        return self.graphs["monolithic"](inputs)
+
+    @property
+    def providers(self) -> list[str]:
+        return self.graphs["monolithic"].providers
+
+    @property
+    def sha256(self) -> dict[str, str]:
+        return {role: g.sha256 for role, g in self.graphs.items()}
+
+    def fast(self):
+        """The fast decoder over this model's graphs (None when decoding monolithically)."""
+        from vnlp_batch.inference.fast import FAST
+
+        if self.decoder != "fast":
+            return None
+        return FAST[self.spec.family](
+            self.spec, {r: g.run_all for r, g in self.graphs.items() if r != "monolithic"}
+        )

@@ -1,0 +1,241 @@
+"""The inference stage: every input file → one annotated output file, resumable, nothing lost.
+
+Per file: check the text column, stream chunks through the tf.data loader and the annotator, put each
+chunk's rows back in input order, write them with the input columns through an atomic writer, and
+record the file in the resume manifest. A bad file is reported by name; with `on_bad_file=skip` the
+run goes on and exits non-zero at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from vnlp_batch.config.schema import AppConfig
+from vnlp_batch.corpus.discover import discover_inputs
+from vnlp_batch.corpus.errors import BadFileError
+from vnlp_batch.corpus.manifest import Manifest, config_hash
+from vnlp_batch.corpus.metrics import RunMetrics
+from vnlp_batch.corpus.progress import RunProgress
+from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
+from vnlp_batch.corpus.schema import output_schema
+from vnlp_batch.corpus.writer import (
+    AnnotatedFileWriter,
+    inputs_root_for,
+    output_path_for,
+    remove_stale_temporaries,
+)
+from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult, Plan
+from vnlp_batch.inference.loader import ChunkStore, DecoderBatch, load
+from vnlp_batch.inference.onnx_model import LoadedModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InferenceReport:
+    output_dir: Path
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # already done (resume)
+    bad_files: dict[str, str] = field(default_factory=dict)
+    status_counts: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    summary: Any = None  # rich Table of the metrics
+
+
+def plan_for(task: str, model: str, models: dict[str, LoadedModel]) -> Plan:
+    """Which loaded model answers each task (the caller resolved defaults and upstream models)."""
+    from vnlp_batch.app import models_for
+
+    chosen = {spec.task: spec.name for spec in models_for(task, model) if task in ("all", spec.task)}
+    if task == "all" and model != "auto":
+        chosen[models[model].spec.task] = model
+    return Plan(**chosen)
+
+
+def run_inference(
+    cfg: AppConfig, models: dict[str, LoadedModel], plan: Plan, provenance: dict[str, Any]
+) -> InferenceReport:
+    output_dir = Path(cfg.data.output_dir)
+    if not output_dir.is_absolute():
+        output_dir = Path(cfg.run_dir) / output_dir
+    output_dir.mkdir(parents=True, exist_ok=True)
+    inputs = discover_inputs(cfg.data.path, exclude_dir=output_dir)
+    remove_stale_temporaries(output_dir)
+    report = InferenceReport(output_dir)
+    manifest = Manifest.load(output_dir)
+    if not cfg.resume:
+        manifest.forget_all()
+    run_hash = config_hash(_output_relevant_config(cfg, models))
+    metrics = RunMetrics(batch_size=cfg.batch_size)
+    for name, model in models.items():
+        metrics.set_providers(name, model.providers)
+    annotator = Annotator(plan, models)
+    root = inputs_root_for(inputs)
+    total = sum(file_fingerprint(f)["rows"] for f in inputs if f.exists())
+    with RunProgress(total) as progress:
+        for file in inputs:
+            try:
+                fingerprint = file_fingerprint(file)
+                schema = check_text_column(file, cfg.data.text_column, cfg.data.id_column)
+            except BadFileError as exc:
+                _bad_file(cfg, report, file, exc)
+                continue
+            if manifest.is_done(file, fingerprint, run_hash):
+                log.info(
+                    "%s: already annotated with this configuration, skipping (resume=false redoes it)", file
+                )
+                report.skipped.append(file)
+                progress.advance(fingerprint["rows"], 0)
+                continue
+            progress.set_file(file.name)
+            target = output_path_for(file, root, output_dir)
+            try:
+                counts = _annotate_file(
+                    cfg, file, schema, target, annotator, plan, models, provenance, metrics, progress
+                )
+            except BadFileError as exc:
+                _bad_file(cfg, report, file, exc)
+                continue
+            manifest.mark_done(file, fingerprint, run_hash, target, fingerprint["rows"], counts)
+            report.written.append(target)
+            for status, count in counts.items():
+                report.status_counts[status] = report.status_counts.get(status, 0) + count
+    metrics.stop()
+    report.metrics = metrics.to_dict()
+    report.summary = metrics.summary_table()
+    metrics.write(Path(cfg.run_dir) / "metrics.json")
+    return report
+
+
+def _bad_file(cfg: AppConfig, report: InferenceReport, file: Path, exc: Exception) -> None:
+    report.bad_files[str(file)] = str(exc)
+    if cfg.data.on_bad_file == "fail":
+        raise exc
+    log.error("%s (skipped: data.on_bad_file=skip)", exc)
+
+
+def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> dict[str, Any]:
+    # What changes the output bytes: the models (by weights digest), tasks, columns and limits.
+    return {
+        "task": cfg.task.name,
+        "model": cfg.model.name,
+        "text_column": cfg.data.text_column,
+        "id_column": cfg.data.id_column,
+        "max_tokens": cfg.data.max_tokens,
+        "decoder": cfg.runtime.decoder,
+        "models": {name: m.metadata.weights_sha256 for name, m in sorted(models.items())},
+    }
+
+
+def _annotate_file(
+    cfg, file, schema, target, annotator, plan, models, provenance, metrics, progress
+) -> dict[str, int]:
+    out_schema = output_schema(schema, plan.tasks, charner=plan.ner == "charner")
+    file_metadata = {
+        "vnlp_batch.version": _version(),
+        "vnlp_batch.models": json.dumps({t: getattr(plan, t) for t in plan.tasks}),
+        "vnlp_batch.onnx_sha256": json.dumps({n: m.sha256 for n, m in models.items()}),
+        "vnlp_batch.weights": json.dumps(provenance),
+        "vnlp_batch.synthetic_weights": json.dumps(bool(provenance.get("synthetic"))),
+        "vnlp_batch.config": json.dumps(asdict(cfg), default=str),
+        "vnlp_batch.source_file": str(file),
+    }
+    store = ChunkStore()
+    pending: dict[int, dict[int, tuple]] = {}
+    counts: dict[str, int] = {}
+    with AnnotatedFileWriter(target, out_schema, file_metadata) as writer:
+        batches = load(file, cfg.data.text_column, cfg.batch_size, cfg.data.max_tokens, store)
+        while True:
+            with metrics.stage("read+tokenize"):
+                batch = _next(batches, file)
+            if batch is None:
+                break
+            rows = _annotate_batch(batch, annotator, metrics)
+            chunk_rows = pending.setdefault(batch.chunk, {})
+            chunk_rows.update(rows)
+            if len(chunk_rows) == store.rows(batch.chunk):
+                record_batch = store.pop(batch.chunk).record_batch
+                with metrics.stage("write"):
+                    writer.write(_output_batch(record_batch, pending.pop(batch.chunk), out_schema, counts))
+                metrics.add(record_batch.num_rows, 0)
+                progress.advance(record_batch.num_rows, 0)
+            metrics.add(0, sum(len(t) for t in batch.tokens))
+            progress.advance(0, sum(len(t) for t in batch.tokens))
+        if pending:
+            raise RuntimeError(f"{file}: chunks {sorted(pending)} were not completed")
+        writer.commit()
+    log.info("%s → %s (%s)", file, target, ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    return counts
+
+
+def _next(batches, file: Path) -> DecoderBatch | None:
+    try:
+        return next(batches)
+    except StopIteration:
+        return None
+    except BadFileError:
+        raise
+    except Exception as exc:  # tf.data wraps errors raised in the generator
+        raise BadFileError(f"{file}: could not be read: {str(exc).splitlines()[0]}") from exc
+
+
+def _annotate_batch(batch: DecoderBatch, annotator: Annotator, metrics: RunMetrics) -> dict[int, tuple]:
+    live = [i for i, s in enumerate(batch.status) if s is None]
+    with metrics.stage("decode"):
+        result = annotator.annotate([batch.texts[i] for i in live], [batch.tokens[i] for i in live])
+    rows: dict[int, tuple] = {}
+    for j, i in enumerate(live):
+        rows[int(batch.positions[i])] = (
+            batch.tokens[i],
+            _status(result, j),
+            {k: v[j] for k, v in result.columns.items()},
+        )
+    for i, status in enumerate(batch.status):
+        if status is not None:
+            rows[int(batch.positions[i])] = ([], status, {})
+    return rows
+
+
+def _status(result: BatchResult, j: int) -> str:
+    if result.errors[j]:
+        return result.errors[j]
+    return STATUS_DP_CHUNKED if result.dp_chunked[j] else STATUS_OK
+
+
+def _output_batch(
+    record_batch: pa.RecordBatch, rows: dict[int, tuple], schema: pa.Schema, counts
+) -> pa.RecordBatch:
+    n = record_batch.num_rows
+    ordered = [rows[i] for i in range(n)]
+    columns = {name: record_batch.column(name) for name in record_batch.schema.names}
+    for field_ in schema:
+        if field_.name in columns:
+            continue
+        if field_.name == "tokens":
+            values = [r[0] for r in ordered]
+        elif field_.name == "vnlp_status":
+            values = [r[1] for r in ordered]
+        else:
+            values = [r[2].get(field_.name, [] if pa.types.is_list(field_.type) else None) for r in ordered]
+            # An empty/skipped row has empty lists, a failed model leaves None (null): both survive.
+            values = [
+                v if r[1] != "empty" else ([] if pa.types.is_list(field_.type) else None)
+                for v, r in zip(values, ordered, strict=True)
+            ]
+        columns[field_.name] = pa.array(values, type=field_.type)
+    for r in ordered:
+        key = r[1].split(":", 1)[0] if r[1].startswith("error") else r[1]
+        counts[key] = counts.get(key, 0) + 1
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+def _version() -> str:
+    from vnlp_batch import __version__
+
+    return __version__
