@@ -23,7 +23,7 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-EXPORT_FORMAT = 2  # 2: the fast decoders' graphs are exported beside the monolithic one
+EXPORT_FORMAT = 3  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs
 
 
 def cache_key(model: str, weights_fingerprint: str, opset: int, quantization: str) -> str:

@@ -16,7 +16,16 @@ SCHEMA_VERSION = 1
 PREFIX = "vnlp_batch."
 # "monolithic": VNLP's whole model, one call per decoding step. The fast decoders' graphs
 # (models/decompose.py): run once per distinct word or token, or once per step.
-ROLES = ("monolithic", "word_encoder", "context", "step", "surface_encoder", "candidates", "score")
+ROLES = (
+    "monolithic",
+    "word_encoder",
+    "tag_encoder",
+    "context",
+    "step",
+    "surface_encoder",
+    "candidates",
+    "score",
+)
 
 
 class MetadataError(ValueError):

@@ -45,6 +45,8 @@ class BatchResult:
 
     columns: dict[str, list] = field(default_factory=dict)
     errors: list[str | None] = field(default_factory=list)
+    # With keep_probs: model -> per-row output probabilities (None where the model did not run)
+    probs: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
     dp_chunked: list[bool] = field(default_factory=list)
 
     def fail(self, row: int, model: str, reason: str) -> None:
@@ -60,9 +62,10 @@ def _roots(token: str) -> tuple[str, ...]:
 
 
 class Annotator:
-    def __init__(self, plan: Plan, models: dict[str, LoadedModel]) -> None:
+    def __init__(self, plan: Plan, models: dict[str, LoadedModel], keep_probs: bool = False) -> None:
         self.plan = plan
         self.models = models
+        self.keep_probs = keep_probs  # the fidelity harness compares full probability vectors
 
     def annotate(self, texts: Sequence[str], tokens: Sequence[list[str]]) -> BatchResult:
         n = len(texts)
@@ -100,14 +103,18 @@ class Annotator:
             inputs = [stemmer_inputs(s, c) for s, c in zip(tokens, candidates, strict=True)]
             probs = model([np.concatenate([x[k] for x in inputs]) for k in range(4)])
         analyses, lemmas, start = [], [], 0
+        kept: list[np.ndarray | None] = []
         for s, cands in zip(tokens, candidates, strict=True):
             p = probs[start : start + len(s)]
             start += len(s)
+            kept.append(p)
             # VNLP: probabilities times a mask of the first len(candidates) slots, then the first argmax.
             levels = np.array([len(c) for c in cands])[:, None]
             chosen = (p * (levels >= np.arange(1, p.shape[1] + 1))).argmax(axis=1) if len(s) else []
             analyses.append([c[k].replace("+DB", "^DB") for c, k in zip(cands, chosen, strict=True)])
             lemmas.append([_roots(t)[k] for t, k in zip(s, chosen, strict=True)])
+        if self.keep_probs:
+            result.probs["stemmer"] = kept
         if self.plan.morph:
             result.columns["morph"] = analyses
             result.columns["lemma"] = lemmas
@@ -132,9 +139,10 @@ class Annotator:
             owners += [row] * len(parts)
         ner: list[list[str] | None] = [[] if t is not None else None for t in ner_tokens]
         if leaves:
-            chars = model(
-                [np.concatenate([charner_features.charner_inputs(leaf) for leaf in leaves])]
-            ).argmax(axis=-1)
+            char_probs = model([np.concatenate([charner_features.charner_inputs(leaf) for leaf in leaves])])
+            chars = char_probs.argmax(axis=-1)
+            if self.keep_probs:
+                result.probs["charner"] = list(char_probs)
             for leaf, row, char_labels in zip(leaves, owners, chars, strict=True):
                 ner[row] += [labels[k] for k in charner_features.decode_entities(leaf, char_labels)]
         result.columns["ner"] = ner
@@ -175,10 +183,16 @@ class Annotator:
             [tokens[i] for i in rows],
             analyses=[analyses[i] for i in rows] if analyses is not None else None,
             fast=model.fast(),
+            keep_probs=self.keep_probs,
         )
         out: list[list[str] | None] = [[] if not s else None for s in tokens]
         for i, labels in zip(rows, decoded.labels, strict=True):
             out[i] = [vocabulary[k] for k in labels[:, 0]]
+        if self.keep_probs:
+            kept: list[np.ndarray | None] = [None] * len(tokens)
+            for i, p in zip(rows, decoded.probs, strict=True):
+                kept[i] = p
+            result.probs[name] = kept
         return out
 
     def _parser(self, name, tokens, analyses, pos, result) -> None:
@@ -216,7 +230,13 @@ class Annotator:
             analyses=chunk_analyses or None,
             pos_labels=chunk_pos or None,
             fast=model.fast(),
+            keep_probs=self.keep_probs,
         )
+        if self.keep_probs:
+            kept: list[list[np.ndarray]] = [[] for _ in tokens]
+            for row, p in zip(owners, decoded.probs, strict=True):
+                kept[row].append(p)
+            result.probs[name] = [np.concatenate(k) if k else None for k in kept]
         heads: list[list[int] | None] = [[] if not s else None for s in tokens]
         rels: list[list[str] | None] = [[] if not s else None for s in tokens]
         for row, start, labels in zip(owners, starts, decoded.labels, strict=True):

@@ -66,22 +66,6 @@ class _SpuContextRows:
         return [*static, history]
 
 
-class _FastSpuContextRows:
-    """Word and context encodings computed once per token before the loop (inference/fast.py)."""
-
-    def __init__(self, fast, sentences: Sequence[Sequence[str]]) -> None:
-        self.word, self.left, self.right, lengths = fast.encode_sentences(sentences)
-        self.offsets = np.zeros(len(lengths), np.int64)
-        np.cumsum(lengths[:-1], out=self.offsets[1:])
-
-    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
-        tokens = self.offsets[idx] + t
-        return [self.word[tokens], self.left[tokens], self.right[tokens]]
-
-    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
-        return [*static, history]
-
-
 class _TreeStackPosRows:
     def __init__(self, sentences: Sequence[Sequence[str]], analyses: Sequence[Sequence[str]]) -> None:
         self.static_ = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
@@ -139,7 +123,7 @@ def decode(
     """
     lengths = np.array([len(s) for s in sentences], np.int64)
     if fast is not None:
-        rows = _FastSpuContextRows(fast, sentences)
+        rows = fast.rows(sentences, analyses, pos_labels)
         predict = lambda inputs: fast.step(inputs)[0]  # noqa: E731
     elif spec.family == "spucontext":
         rows = _SpuContextRows(spec, sentences)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from vnlp_batch.featurize import spucontext
+from vnlp_batch.featurize import spucontext, treestack
 from vnlp_batch.featurize.stemmer import stemmer_inputs
 from vnlp_batch.models.spec import ModelSpec
 
@@ -73,6 +73,154 @@ class FastSpuContext:
         right_h = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, width), np.float32)
         return word, left_h, right_h, lengths
 
+    def rows(self, sentences, analyses=None, pos_labels=None) -> _TokenRows:
+        word, left, right, lengths = self.encode_sentences(sentences)
+        return _TokenRows(lengths, [word, left, right], lambda static, history: [*static, history])
+
+
+class _TokenRows:
+    """Per-token inputs computed before the decoding loop, gathered for the active sentences at step t."""
+
+    def __init__(self, lengths: np.ndarray, per_token: list[np.ndarray], assemble, gathered=None) -> None:
+        self.offsets = np.zeros(len(lengths), np.int64)
+        np.cumsum(lengths[:-1], out=self.offsets[1:])
+        self.per_token = per_token
+        self.assemble = assemble
+        self.gathered = gathered or {}  # position -> table: per-token ids looked up in a table
+
+    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
+        tokens = self.offsets[idx] + t
+        out = []
+        for k, array in enumerate(self.per_token):
+            rows = array[tokens]
+            out.append(self.gathered[k][rows] if k in self.gathered else rows)
+        return out
+
+
+def _concat(arrays: list[np.ndarray], shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros((0, *shape), dtype)
+
+
+class _FastTreeStack:
+    """What both TreeStack models share: tag sequences encoded once, windows as indices into them."""
+
+    def __init__(self, spec: ModelSpec, graphs: dict[str, Runner]) -> None:
+        self.spec = spec
+        self.tag_encoder = graphs["tag_encoder"]
+        self.context = graphs["context"]
+        self.step = graphs["step"]
+
+    def _encode_tag_rows(self, *blocks: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Encode every distinct 15-tag row among `blocks` once; return encodings and per-block ids."""
+        length = blocks[0].shape[-1]
+        flat = [b.reshape(-1, length) for b in blocks]
+        unique, inverse = _unique_rows(np.concatenate(flat))
+        (encoded,) = self.tag_encoder([unique.astype(np.float32)])
+        ids, start = [], 0
+        for block, rows in zip(blocks, flat, strict=True):
+            ids.append(inverse[start : start + len(rows)].reshape(block.shape[:-1]))
+            start += len(rows)
+        return encoded, ids
+
+    def _statics(self, sentences, analyses):
+        statics = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
+        lengths = np.array([st.n for st in statics], np.int64)
+        return statics, lengths
+
+
+class FastTreeStackPos(_FastTreeStack):
+    def probs_from_rows(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        word, tags, lc_words, lc_tags, lc_pos, rc_words, rc_tags = inputs
+        encoded, (tag, lc, rc) = self._encode_tag_rows(tags, lc_tags, rc_tags)
+        (right,) = self.context([rc_words, encoded[rc]])
+        return self.step([word, encoded[tag], lc_words, encoded[lc], lc_pos, right])[0]
+
+    def rows(self, sentences, analyses, pos_labels=None) -> _TokenRows:
+        statics, lengths = self._statics(sentences, analyses)
+        cat = lambda name, shape: _concat([getattr(st, name) for st in statics], shape, np.int32)  # noqa: E731
+        encoded, (tag, lc, rc) = self._encode_tag_rows(
+            cat("tags", (15,)), cat("lc_tags", (WINDOW, 15)), cat("rc_tags", (WINDOW, 15))
+        )
+        rc_words = cat("rc_words", (WINDOW,)).astype(np.float32)
+        parts = [
+            self.context([rc_words[s : s + CHUNK], encoded[rc[s : s + CHUNK]]])[0]
+            for s in range(0, len(tag), CHUNK)
+        ]
+        right = _concat(parts, (parts[0].shape[1] if parts else 0,))
+        per_token = [
+            cat("word", (1,)).astype(np.float32),
+            tag,
+            cat("lc_words", (WINDOW,)).astype(np.float32),
+            lc,
+            right,
+        ]
+
+        def assemble(static, history):
+            word, tag_enc, lc_words, lc_enc, right_h = static
+            return [word, tag_enc, lc_words, lc_enc, history, right_h]
+
+        return _TokenRows(lengths, per_token, assemble, gathered={1: encoded, 3: encoded})
+
+
+class FastTreeStackDp(_FastTreeStack):
+    def probs_from_rows(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+        word, tags, pos, lc_words, lc_tags, lc_pos, history, rc_words, rc_tags, rc_pos = inputs
+        encoded, (tag, lc, rc) = self._encode_tag_rows(tags, lc_tags, rc_tags)
+        left, right = self.context([lc_words, encoded[lc], lc_pos, rc_words, encoded[rc], rc_pos])
+        return self.step([word, encoded[tag], pos, left, right, history])[0]
+
+    def rows(self, sentences, analyses, pos_labels) -> _TokenRows:
+        statics = [
+            treestack.treestack_dp_static(s, a, p)
+            for s, a, p in zip(sentences, analyses, pos_labels, strict=True)
+        ]
+        lengths = np.array([st.n for st in statics], np.int64)
+        base = lambda name, shape: _concat([getattr(st.base, name) for st in statics], shape, np.int32)  # noqa: E731
+        encoded, (tag, lc, rc) = self._encode_tag_rows(
+            base("tags", (15,)), base("lc_tags", (WINDOW, 15)), base("rc_tags", (WINDOW, 15))
+        )
+        # PoS id windows: 40 zeros + ids + 40 zeros per sentence, as VNLP's pre/post padding.
+        pos = _concat([st.pos_ids[:, None] for st in statics], (1,), np.int32).astype(np.float32)
+        lc_pos = _concat(
+            [np.stack([st.padded_pos[t : t + WINDOW] for t in range(st.n)]) for st in statics if st.n],
+            (WINDOW,),
+            np.int32,
+        ).astype(np.float32)
+        rc_pos = _concat(
+            [
+                np.stack([st.padded_pos[t + WINDOW + 1 : t + 2 * WINDOW + 1] for t in range(st.n)])
+                for st in statics
+                if st.n
+            ],
+            (WINDOW,),
+            np.int32,
+        ).astype(np.float32)
+        lc_words = base("lc_words", (WINDOW,)).astype(np.float32)
+        rc_words = base("rc_words", (WINDOW,)).astype(np.float32)
+        parts = [
+            self.context(
+                [
+                    lc_words[s : s + CHUNK],
+                    encoded[lc[s : s + CHUNK]],
+                    lc_pos[s : s + CHUNK],
+                    rc_words[s : s + CHUNK],
+                    encoded[rc[s : s + CHUNK]],
+                    rc_pos[s : s + CHUNK],
+                ]
+            )
+            for s in range(0, len(tag), CHUNK)
+        ]
+        width = parts[0][0].shape[1] if parts else 0
+        left = _concat([p[0] for p in parts], (width,))
+        right = _concat([p[1] for p in parts], (width,))
+        per_token = [base("word", (1,)).astype(np.float32), tag, pos, left, right]
+
+        def assemble(static, history):
+            word, tag_enc, pos_id, left_h, right_h = static
+            return [word, tag_enc, pos_id, left_h, right_h, history]
+
+        return _TokenRows(lengths, per_token, assemble, gathered={1: encoded})
+
 
 class FastStemmer:
     def __init__(self, spec: ModelSpec, graphs: dict[str, Runner]) -> None:
@@ -89,7 +237,7 @@ class FastStemmer:
         left_enc, right_enc = self.surface_encoder([unique.astype(np.int32)])
         left_rows = left_enc[inverse[: n * window]].reshape(n, window, -1)
         right_rows = right_enc[inverse[n * window :]].reshape(n, window, -1)
-        (encoded,) = self.candidates([stems, tags])
+        (encoded,) = self.candidates([stems.astype(np.int32), tags.astype(np.int32)])
         return self.score([left_rows, right_rows, encoded])[0]
 
     def probs(
@@ -127,4 +275,9 @@ class FastStemmer:
         return np.concatenate(out) if out else np.zeros((0, stems.shape[1]), np.float32)
 
 
-FAST = {"spucontext": FastSpuContext, "stemmer": FastStemmer}
+FAST = {
+    "spucontext": FastSpuContext,
+    "stemmer": FastStemmer,
+    "treestack_pos": FastTreeStackPos,
+    "treestack_dp": FastTreeStackDp,
+}

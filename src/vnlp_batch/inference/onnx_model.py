@@ -22,6 +22,7 @@ class OnnxModel:
     input_names: list[str]
     max_rows: int  # rows per session.run; bounds peak memory on huge batches
     sha256: str
+    input_dtypes: list[np.dtype]
 
     @classmethod
     def load(cls, path: Path, runtime: RuntimeConfig, max_rows: int = 4096) -> OnnxModel:
@@ -34,7 +35,10 @@ class OnnxModel:
         from vnlp_batch.weights.vnlp_format import sha256_file
 
         names = [i.name for i in session.get_inputs()]
-        return cls(MODELS[meta.model], meta, session, names, max_rows, sha256_file(Path(path)))
+        dtypes = [
+            np.dtype(np.int32 if i.type == "tensor(int32)" else np.float32) for i in session.get_inputs()
+        ]
+        return cls(MODELS[meta.model], meta, session, names, max_rows, sha256_file(Path(path)), dtypes)
 
     @property
     def providers(self) -> list[str]:
@@ -46,6 +50,8 @@ class OnnxModel:
 
     def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Every output, running at most max_rows rows per session.run."""
+        # Callers hand over ids as ints or floats; the graph's declared input types decide.
+        inputs = [np.asarray(x, dtype) for x, dtype in zip(inputs, self.input_dtypes, strict=True)]
         rows = len(inputs[0])
         if rows <= self.max_rows:
             return self.session.run(None, dict(zip(self.input_names, inputs, strict=True)))

@@ -123,9 +123,128 @@ def stemmer_graphs(model: Any) -> list[Graph]:
     ]
 
 
+def _treestack_parts(model: Any):
+    """TreeStack's shared pieces: word/tag(/PoS) embeddings, the tag encoder and the concatenations."""
+    embeddings = _layers_of(model, "Embedding")
+    distributed = _layers_of(model, "TimeDistributed")
+    tag_rnn = distributed[0].layer  # the GRU stack shared by the current word and both contexts
+    tag_embedding = _inbound(distributed[0])[0]
+    word_embedding = next(e for e in embeddings if e.input_dim > 1000)
+    concats = {layer.name: layer for layer in _layers_of(model, "Concatenate")}
+    return word_embedding, tag_embedding, tag_rnn, embeddings, concats
+
+
+def treestack_pos_graphs(model: Any) -> list[Graph]:
+    """TreeStackPoS: tag_rnn (75 % of the work) once per distinct tag sequence, the right context once
+    per token, and in the loop the left-context stack (it reads the PoS history) and the MLP."""
+    keras = tensorflow().keras
+    word_embedding, tag_embedding, tag_rnn, _, _ = _treestack_parts(model)
+    final = model.layers[-1]
+    while type(final).__name__ != "Concatenate":
+        final = _inbound(final)[0]
+    current_concat, left_stack, right_stack = _inbound(final)
+    right_concat = _inbound(right_stack)[0]
+    left_concat = _inbound(left_stack)[0]
+    window = model.inputs[2].shape[1]
+    tag_len = model.inputs[1].shape[-1]
+    width = tag_rnn.output_shape[-1]
+    embed = word_embedding.output_dim
+
+    tags = keras.Input((tag_len,), name="tags")
+    tag_encoder = keras.Model(tags, tag_rnn(tag_embedding(tags)))
+
+    rc_words = keras.Input((window,), name="right_words")
+    rc_tags = keras.Input((window, width), name="right_tag_encodings")
+    right = keras.Model([rc_words, rc_tags], right_stack(right_concat([word_embedding(rc_words), rc_tags])))
+
+    word = keras.Input((1,), name="word")
+    tag = keras.Input((width,), name="tag_encoding")
+    lc_words = keras.Input((window,), name="left_words")
+    lc_tags = keras.Input((window, width), name="left_tag_encodings")
+    lc_pos = keras.Input((window, model.inputs[4].shape[-1]), name="left_pos")
+    right_h = keras.Input((right_stack.output_shape[-1],), name="right")
+    current = current_concat([keras.layers.Reshape((embed,))(word_embedding(word)), tag])
+    left = left_stack(left_concat([word_embedding(lc_words), lc_tags, lc_pos]))
+    x = final([current, left, right_h])
+    for layer in _head_after(model, final):
+        x = layer(x)
+    step = keras.Model([word, tag, lc_words, lc_tags, lc_pos, right_h], x)
+    return [
+        Graph("tag_encoder", tag_encoder, ("tags",), ("encoding",)),
+        Graph("context", right, ("right_words", "right_tag_encodings"), ("right",)),
+        Graph(
+            "step",
+            step,
+            ("word", "tag_encoding", "left_words", "left_tag_encodings", "left_pos", "right"),
+            ("probs",),
+        ),
+    ]
+
+
+def treestack_dp_graphs(model: Any) -> list[Graph]:
+    """TreeStackDP: tag_rnn once per distinct tag sequence; both word-context stacks once per token
+    (they read PoS tags, not the parser's own output); in the loop the arc-label stack and the MLP."""
+    keras = tensorflow().keras
+    word_embedding, tag_embedding, tag_rnn, embeddings, _ = _treestack_parts(model)
+    pos_embedding = next(e for e in embeddings if e.input_dim < 100 and e is not tag_embedding)
+    final = model.layers[-1]
+    while type(final).__name__ != "Concatenate":
+        final = _inbound(final)[0]
+    current_concat, left_stack, history_stack, right_stack = _inbound(final)
+    left_concat, right_concat = _inbound(left_stack)[0], _inbound(right_stack)[0]
+    window = model.inputs[3].shape[1]
+    tag_len = model.inputs[1].shape[-1]
+    width = tag_rnn.output_shape[-1]
+
+    tags = keras.Input((tag_len,), name="tags")
+    tag_encoder = keras.Model(tags, tag_rnn(tag_embedding(tags)))
+
+    side = {}
+    for name in ("left", "right"):
+        side[name] = (
+            keras.Input((window,), name=f"{name}_words"),
+            keras.Input((window, width), name=f"{name}_tag_encodings"),
+            keras.Input((window,), name=f"{name}_pos"),
+        )
+    outputs = [
+        stack(concat([word_embedding(w), t, pos_embedding(p)]))
+        for (w, t, p), stack, concat in (
+            (side["left"], left_stack, left_concat),
+            (side["right"], right_stack, right_concat),
+        )
+    ]
+    context = keras.Model([*side["left"], *side["right"]], outputs)
+
+    word = keras.Input((1,), name="word")
+    tag = keras.Input((width,), name="tag_encoding")
+    pos = keras.Input((1,), name="pos")
+    left_h = keras.Input((left_stack.output_shape[-1],), name="left")
+    right_h = keras.Input((right_stack.output_shape[-1],), name="right")
+    history = keras.Input((window, model.inputs[6].shape[-1]), name="history")
+    current = current_concat(
+        [
+            keras.layers.Reshape((word_embedding.output_dim,))(word_embedding(word)),
+            tag,
+            keras.layers.Reshape((pos_embedding.output_dim,))(pos_embedding(pos)),
+        ]
+    )
+    x = final([current, left_h, history_stack(history), right_h])
+    for layer in _head_after(model, final):
+        x = layer(x)
+    step = keras.Model([word, tag, pos, left_h, right_h, history], x)
+    context_inputs = tuple(f"{s}_{k}" for s in ("left", "right") for k in ("words", "tag_encodings", "pos"))
+    return [
+        Graph("tag_encoder", tag_encoder, ("tags",), ("encoding",)),
+        Graph("context", context, context_inputs, ("left", "right")),
+        Graph("step", step, ("word", "tag_encoding", "pos", "left", "right", "history"), ("probs",)),
+    ]
+
+
 DECOMPOSITIONS: dict[str, Callable[[Any], list[Graph]]] = {
     "spucontext": spucontext_graphs,
     "stemmer": stemmer_graphs,
+    "treestack_pos": treestack_pos_graphs,
+    "treestack_dp": treestack_dp_graphs,
 }
 
 
