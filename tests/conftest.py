@@ -63,3 +63,65 @@ def onnx_sessions(exports):
     from vnlp_batch.runtime.sessions import make_session
 
     return {name: make_session(m.graphs["monolithic"], CPU.providers) for name, m in exports.models.items()}
+
+
+@pytest.fixture(scope="session")
+def loaded(exports, cpu_runtime):
+    """Every exported model loaded for fast decoding on CPU."""
+    import dataclasses
+
+    from vnlp_batch.inference.onnx_model import LoadedModel
+
+    runtime = dataclasses.replace(cpu_runtime, decoder="fast")
+    return {name: LoadedModel.load(m.graphs, runtime) for name, m in exports.models.items()}
+
+
+@pytest.fixture(scope="session")
+def corpus(sample_texts):
+    """The sample corpus with VNLP's Treebank tokens."""
+    from vnlp.tokenizer import TreebankWordTokenize
+
+    return sample_texts, [TreebankWordTokenize(t) for t in sample_texts]
+
+
+PLANS = {
+    "default": dict(
+        morph="stemmer",
+        pos="spucontext_pos",
+        ner="spucontext_ner",
+        dep="spucontext_dp",
+        sentiment="sentiment",
+    ),
+    "alternatives": dict(pos="treestack_pos", ner="charner", dep="treestack_dp"),
+}
+
+
+@pytest.fixture(scope="session")
+def ours(loaded, corpus):
+    """vnlp-batch's annotations and probabilities for the whole corpus, in batches of 64 sentences:
+    {plan: (columns, probs, errors)} and {plan + "_chunked": dp_chunked flags}."""
+    from vnlp_batch.inference.annotate import Annotator, Plan
+
+    texts, tokens = corpus
+    out = {}
+    for key, fields in PLANS.items():
+        plan = Plan(**fields)
+        names = {"stemmer", *(getattr(plan, t) for t in plan.tasks)}
+        if plan.dep == "treestack_dp":
+            names |= {"treestack_pos"}
+        annotator = Annotator(plan, {n: loaded[n] for n in names}, keep_probs=True)
+        columns: dict[str, list] = {}
+        probs: dict[str, list] = {}
+        errors: list = []
+        chunked: list = []
+        for start in range(0, len(texts), 64):
+            result = annotator.annotate(texts[start : start + 64], tokens[start : start + 64])
+            chunked.extend(result.dp_chunked)
+            for k, v in result.columns.items():
+                columns.setdefault(k, []).extend(v)
+            for k, v in result.probs.items():
+                probs.setdefault(k, []).extend(v)
+            errors.extend(result.errors)
+        out[key] = (columns, probs, errors)
+        out[key + "_chunked"] = chunked
+    return out

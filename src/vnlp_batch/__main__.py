@@ -10,12 +10,13 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 def _rewrite_data_path(argv: list[str]) -> list[str]:
-    """`data=<file|dir|glob>` means data.path; only names of conf/data/*.yaml select the group."""
+    """`data=<file|dir|glob>` means the `file` preset with that data.path; names of conf/data/*.yaml
+    select a preset."""
     groups = {p.stem for p in (CONF_DIR / "data").glob("*.yaml")}
     out = []
     for arg in argv:
         if arg.startswith("data=") and arg[len("data=") :] not in groups:
-            out.append("data.path=" + arg[len("data=") :])
+            out += ["data=file", "data.path=" + arg[len("data=") :]]
         else:
             out.append(arg)
     return out

@@ -72,7 +72,11 @@ def test_weights_path_needs_an_existing_directory(tmp_path) -> None:
 
 
 def test_data_argument_is_a_path_unless_it_names_a_preset() -> None:
-    assert _rewrite_data_path(["task=ner", "data=corpus.parquet"]) == ["task=ner", "data.path=corpus.parquet"]
+    assert _rewrite_data_path(["task=ner", "data=corpus.parquet"]) == [
+        "task=ner",
+        "data=file",
+        "data.path=corpus.parquet",
+    ]
     assert _rewrite_data_path(["data=sample"]) == ["data=sample"]
     assert load(*_rewrite_data_path(["data=/x/*.parquet"])).data.path == "/x/*.parquet"
 

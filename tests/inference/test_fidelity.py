@@ -18,68 +18,12 @@ import numpy as np
 import pytest
 
 from vnlp_batch.featurize.candidates import deterministic_generator
-from vnlp_batch.inference.annotate import DP_CHUNK, Annotator, Plan
-from vnlp_batch.inference.onnx_model import LoadedModel
+from vnlp_batch.inference.annotate import DP_CHUNK
 from vnlp_batch.models import vnlp_reference as ref
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.vnlp_env import tensorflow, vnlp_module
 
 TOLERANCE = 1e-4
-BATCH = 64
-PLANS = {
-    "default": Plan(
-        morph="stemmer",
-        pos="spucontext_pos",
-        ner="spucontext_ner",
-        dep="spucontext_dp",
-        sentiment="sentiment",
-    ),
-    "alternatives": Plan(pos="treestack_pos", ner="charner", dep="treestack_dp"),
-}
-
-
-@pytest.fixture(scope="session")
-def loaded(exports, cpu_runtime):
-    import dataclasses
-
-    runtime = dataclasses.replace(cpu_runtime, decoder="fast")
-    return {name: LoadedModel.load(m.graphs, runtime) for name, m in exports.models.items()}
-
-
-@pytest.fixture(scope="session")
-def corpus(sample_texts):
-    from vnlp.tokenizer import TreebankWordTokenize
-
-    return sample_texts, [TreebankWordTokenize(t) for t in sample_texts]
-
-
-@pytest.fixture(scope="session")
-def ours(loaded, corpus):
-    """vnlp-batch's annotations and probabilities for the whole corpus, in batches of 64 sentences."""
-    texts, tokens = corpus
-    out = {}
-    for key, plan in PLANS.items():
-        names = {"stemmer", *(getattr(plan, t) for t in plan.tasks)}
-        if plan.dep == "treestack_dp":
-            names |= {"treestack_pos"}
-        annotator = Annotator(plan, {n: loaded[n] for n in names}, keep_probs=True)
-        columns: dict[str, list] = {}
-        probs: dict[str, list] = {}
-        errors: list = []
-        chunked: list = []
-        for start in range(0, len(texts), BATCH):
-            result = annotator.annotate(texts[start : start + BATCH], tokens[start : start + BATCH])
-            chunked.extend(result.dp_chunked)
-            for k, v in result.columns.items():
-                columns.setdefault(k, []).extend(v)
-            for k, v in result.probs.items():
-                probs.setdefault(k, []).extend(v)
-            errors.extend(result.errors)
-        out[key] = (columns, probs, errors)
-        out[key + "_chunked"] = chunked
-    return out
-
-
 KEPT_ROWS = 8  # input batches kept per model for the Keras cross-check (all of them would be GBs)
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from vnlp_batch.export.verify import run_session
-from vnlp_batch.models import vnlp_reference as ref
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.weights.synthetic import GroupStats, ensure_synthetic_weights, group_stats
 from vnlp_batch.weights.vnlp_format import read_weights_file, sha256_file
@@ -38,48 +35,50 @@ def test_same_seed_gives_identical_files(tmp_path, synthetic_weights, sample_tex
     assert sha256_file(other / spec.weights_file) != sha256_file(again / spec.weights_file)
 
 
-def _onnx_predict(session, spec) -> Callable[[list[np.ndarray]], np.ndarray]:
-    return lambda batch: run_session(session, spec, batch)
+LABEL_COLUMNS = {  # model -> (plan, column) in the shared `ours` output (tests/conftest.py)
+    "spucontext_pos": ("default", "pos"),
+    "spucontext_ner": ("default", "ner"),
+    "treestack_pos": ("alternatives", "pos"),
+    "charner": ("alternatives", "ner"),
+}
 
 
-def _held_out_stats(spec, session, texts) -> list[GroupStats]:
-    held_out = texts[HELD_OUT:]
-    if spec.decoding == "autoregressive":
-        decoded = ref.decode_autoregressive(
-            spec, _onnx_predict(session, spec), ref.sample_sentences(spec, held_out, 400)
-        )
-        return group_stats(spec, np.array([label for d in decoded for label in d.labels]))
-    if spec.decoding == "per_token":
+def _held_out_stats(name, ours, loaded, corpus) -> list[GroupStats]:
+    """Label spread of vnlp-batch's own output on the held-out part of the sample corpus."""
+    spec = MODELS[name]
+    if name == "stemmer":
+        from vnlp_batch.featurize.candidates import sentence_candidates
+
         chosen = []
-        for s in ref.sample_sentences(spec, held_out, 10**9):
-            candidates = [c[:10] for c in ref.stemmer_candidates(s.tokens)]
-            probs = run_session(session, spec, ref.stemmer_inputs(spec, s.tokens, candidates))
-            mask = np.array([[k < len(c) for k in range(10)] for c in candidates])
-            slots = (probs * mask).argmax(axis=1)
-            chosen += [int(k) for k, c in zip(slots, candidates, strict=True) if len(c) > 1]
+        for p, tokens in zip(ours["default"][1]["stemmer"][HELD_OUT:], corpus[1][HELD_OUT:], strict=True):
+            levels = np.array([len(c) for c in sentence_candidates(tokens)])
+            masked = p * (levels[:, None] > np.arange(p.shape[1]))
+            chosen += masked[levels > 1].argmax(axis=1).tolist()
         return group_stats(spec, np.array(chosen)[:, None])
-    if spec.decoding == "per_char":
-        from vnlp.named_entity_recognizer.charner import CharNER
-
-        decoder = CharNER.__new__(CharNER)  # only its span/mode decoder is used, no weights needed
-        decoder.tokenizer_label = ref._keras_tokenizer(ref._module(spec.module).TOKENIZER_LABEL_LOC)
-        names = ["", "O", "ORG", "PER", "LOC"]
-        labels = []
-        for s in ref.sample_sentences(spec, held_out, 10**9):
-            if len(" ".join(s.tokens)) > 256:
-                continue
-            chars = run_session(session, spec, [ref.charner_inputs(spec, s.tokens)])[0].argmax(-1)
-            labels += [names.index(e) for e in decoder._charner_decoder(s.tokens, chars)]
+    if name == "sentiment":
+        values = ours["default"][0]["sentiment"][HELD_OUT:]
+        return group_stats(spec, (np.array(values) > 0.5).astype(int)[:, None])
+    if name in LABEL_COLUMNS:
+        plan, column = LABEL_COLUMNS[name]
+        vocabulary = loaded[name].metadata.labels(spec.output_groups[0].name)
+        labels = [vocabulary.index(x) for row in ours[plan][0][column][HELD_OUT:] for x in row or []]
         return group_stats(spec, np.array(labels)[:, None])
-    rows = [ref.sentiment_inputs(spec, t) for t in held_out]
-    probs = run_session(session, spec, [np.concatenate([r for r in rows if r.shape[1] == 256])])
-    return group_stats(spec, (probs[:, :1] > 0.5).astype(int))
+    plan = "default" if name == "spucontext_dp" else "alternatives"
+    columns = ours[plan][0]
+    relations = loaded[name].metadata.labels("rel")
+    pairs = [  # sentences of up to 40 tokens, where a head is the model's arc output itself
+        (head, relations.index(rel))
+        for heads, rels in zip(columns["dep_head"][HELD_OUT:], columns["dep_rel"][HELD_OUT:], strict=True)
+        if heads is not None and len(heads) <= 40
+        for head, rel in zip(heads, rels, strict=True)
+    ]
+    return group_stats(spec, np.array(pairs))
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_calibrated_labels_are_diverse_on_held_out_text(name, onnx_sessions, sample_texts) -> None:
+def test_calibrated_labels_are_diverse_on_held_out_text(name, ours, loaded, corpus) -> None:
     spec = MODELS[name]
-    for stats in _held_out_stats(spec, onnx_sessions[name], sample_texts):
+    for stats in _held_out_stats(name, ours, loaded, corpus):
         if spec.name == "stemmer":
             # The chosen candidate slot must vary: most slots used, none dominant.
             assert stats.seen >= 6, stats

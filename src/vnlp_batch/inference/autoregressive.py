@@ -122,6 +122,9 @@ def decode(
     With `fast` (a FastSpuContext), `predict` is ignored: the per-step graph runs instead.
     """
     lengths = np.array([len(s) for s in sentences], np.int64)
+    if not len(sentences):
+        # onnxruntime aborts the process on some zero-row inputs: never call a graph with nothing.
+        return Decoded([], [] if keep_probs else None)
     if fast is not None:
         rows = fast.rows(sentences, analyses, pos_labels)
         predict = lambda inputs: fast.step(inputs)[0]  # noqa: E731

@@ -107,12 +107,17 @@ def load(
 ) -> Iterator[DecoderBatch]:
     """Decoder batches of `file`, in chunk order, read and tokenized ahead on tf.data's thread."""
     tf = tensorflow()
+    failure: list[Exception] = []
 
     def generator():
-        for chunk, positions, texts, tokens, status in _batches(
-            file, text_column, batch_size, max_tokens, store
-        ):
-            yield chunk, positions, texts, tf.ragged.constant(tokens, dtype=tf.string, ragged_rank=1), status
+        try:
+            for chunk, positions, texts, tokens, status in _batches(
+                file, text_column, batch_size, max_tokens, store
+            ):
+                ragged = tf.ragged.constant(tokens, dtype=tf.string, ragged_rank=1)
+                yield chunk, positions, texts, ragged, status
+        except Exception as exc:  # re-raised below as itself: tf.data would wrap it in its own error
+            failure.append(exc)
 
     dataset = tf.data.Dataset.from_generator(
         generator,
@@ -132,3 +137,5 @@ def load(
             tokens=[[t.decode() for t in row] for row in tokens],
             status=[s.decode() or None for s in status],
         )
+    if failure:
+        raise failure[0]

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from vnlp_batch.config.schema import AppConfig
 from vnlp_batch.corpus.discover import discover_inputs
-from vnlp_batch.corpus.errors import BadFileError
+from vnlp_batch.corpus.errors import BadFileError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest, config_hash
 from vnlp_batch.corpus.metrics import RunMetrics
 from vnlp_batch.corpus.progress import RunProgress
@@ -77,15 +77,10 @@ def run_inference(
         metrics.set_providers(name, model.providers)
     annotator = Annotator(plan, models)
     root = inputs_root_for(inputs)
-    total = sum(file_fingerprint(f)["rows"] for f in inputs if f.exists())
+    checked = _check_inputs(cfg, inputs, plan, report)
+    total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
     with RunProgress(total) as progress:
-        for file in inputs:
-            try:
-                fingerprint = file_fingerprint(file)
-                schema = check_text_column(file, cfg.data.text_column, cfg.data.id_column)
-            except BadFileError as exc:
-                _bad_file(cfg, report, file, exc)
-                continue
+        for file, (fingerprint, schema) in checked.items():
             if manifest.is_done(file, fingerprint, run_hash):
                 log.info(
                     "%s: already annotated with this configuration, skipping (resume=false redoes it)", file
@@ -111,6 +106,30 @@ def run_inference(
     report.summary = metrics.summary_table()
     metrics.write(Path(cfg.run_dir) / "metrics.json")
     return report
+
+
+def _check_inputs(
+    cfg: AppConfig, inputs: list[Path], plan: Plan, report: InferenceReport
+) -> dict[Path, tuple[dict[str, int], pa.Schema]]:
+    """Each readable input's fingerprint and schema, from the footers, before any file is annotated.
+
+    An unreadable file is a bad file (fatal or skipped per `data.on_bad_file`); a missing or mistyped
+    text or id column, or an input column named like an added one, raises `SchemaError` now.
+    """
+    checked: dict[Path, tuple[dict[str, int], pa.Schema]] = {}
+    for file in inputs:
+        try:
+            fingerprint = file_fingerprint(file)
+            schema = check_text_column(file, cfg.data.text_column, cfg.data.id_column)
+        except BadFileError as exc:
+            _bad_file(cfg, report, file, exc)
+            continue
+        try:
+            output_schema(schema, plan.tasks, charner=plan.ner == "charner")
+        except SchemaError as exc:
+            raise SchemaError(f"{file}: {exc}") from exc
+        checked[file] = (fingerprint, schema)
+    return checked
 
 
 def _bad_file(cfg: AppConfig, report: InferenceReport, file: Path, exc: Exception) -> None:
@@ -187,15 +206,16 @@ def _next(batches, file: Path) -> DecoderBatch | None:
 
 def _annotate_batch(batch: DecoderBatch, annotator: Annotator, metrics: RunMetrics) -> dict[int, tuple]:
     live = [i for i, s in enumerate(batch.status) if s is None]
-    with metrics.stage("decode"):
-        result = annotator.annotate([batch.texts[i] for i in live], [batch.tokens[i] for i in live])
     rows: dict[int, tuple] = {}
-    for j, i in enumerate(live):
-        rows[int(batch.positions[i])] = (
-            batch.tokens[i],
-            _status(result, j),
-            {k: v[j] for k, v in result.columns.items()},
-        )
+    if live:  # a batch of only empty or too-long rows has nothing to decode (0-row graph runs abort)
+        with metrics.stage("decode"):
+            result = annotator.annotate([batch.texts[i] for i in live], [batch.tokens[i] for i in live])
+        for j, i in enumerate(live):
+            rows[int(batch.positions[i])] = (
+                batch.tokens[i],
+                _status(result, j),
+                {k: v[j] for k, v in result.columns.items()},
+            )
     for i, status in enumerate(batch.status):
         if status is not None:
             rows[int(batch.positions[i])] = ([], status, {})

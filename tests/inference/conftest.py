@@ -1,0 +1,123 @@
+"""Fixtures for the inference-stage tests: loaded ONNX models, input files, and a stage runner.
+
+The stage is called as a library (`plan_for` + `run_inference`), the way `app._infer` calls it. Models
+are loaded once per session from the shared `exports`; most tests use `task=pos` (SPUContextPoS only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from stage_helpers import StageRun, StageRunner, runtime_for, texts_table
+
+from vnlp_batch.config.schema import AppConfig, DataConfig, TaskConfig, WeightsConfig
+from vnlp_batch.inference.onnx_model import LoadedModel
+from vnlp_batch.inference.stage import plan_for, run_inference
+
+
+@pytest.fixture(scope="session")
+def loaded_models(exports: Any) -> Callable[..., dict[str, LoadedModel]]:
+    """`(task, decoder="fast") -> {model name: LoadedModel}` for the models a run of `task` needs.
+
+    Each (model, decoder) is loaded once per session, from the shared `exports`.
+    """
+    from vnlp_batch.app import models_for
+
+    cache: dict[tuple[str, str], LoadedModel] = {}
+
+    def load(task: str, decoder: str = "fast") -> dict[str, LoadedModel]:
+        models = {}
+        for spec in models_for(task, "auto"):
+            key = (spec.name, decoder)
+            if key not in cache:
+                cache[key] = LoadedModel.load(exports.models[spec.name].graphs, runtime_for(decoder))
+            models[spec.name] = cache[key]
+        return models
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def stage_runner(
+    loaded_models: Callable[..., dict[str, LoadedModel]], synthetic_weights: Any, cache_dir: Path
+) -> StageRunner:
+    """`(data, output_dir, run_dir, task="pos", decoder="fast", **config) -> StageRun`: run the stage.
+
+    A relative `output_dir` is resolved by the stage, inside `run_dir`.
+    `config` keys go to `DataConfig` when they are data fields (`on_bad_file`, `max_tokens`,
+    `text_column`, `id_column`), else to `AppConfig` (`resume`, `batch_size`). Session-scoped so that
+    Hypothesis tests can use it.
+    """
+    data_fields = {"on_bad_file", "max_tokens", "text_column", "id_column"}
+
+    def run(
+        data: Path | str,
+        output_dir: Path | str,
+        run_dir: Path,
+        task: str = "pos",
+        decoder: str = "fast",
+        **config: Any,
+    ) -> StageRun:
+        data_kwargs = {k: v for k, v in config.items() if k in data_fields}
+        app_kwargs = {k: v for k, v in config.items() if k not in data_fields}
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg = AppConfig(
+            task=TaskConfig(task),
+            data=DataConfig(path=str(data), output_dir=str(output_dir), **data_kwargs),
+            runtime=runtime_for(decoder),
+            weights=WeightsConfig(source="synthetic", seed=0),
+            stage="infer",
+            cache_dir=str(cache_dir),
+            run_dir=str(run_dir),
+            **app_kwargs,
+        )
+        models = loaded_models(task, decoder)
+        plan = plan_for(task, "auto", models)
+        report = run_inference(cfg, models, plan, synthetic_weights.provenance)
+        return StageRun(report, cfg, report.output_dir, run_dir)
+
+    return run
+
+
+@pytest.fixture
+def run_stage(stage_runner: StageRunner, tmp_path: Path) -> StageRunner:
+    """`stage_runner` with `output_dir=tmp_path/"out"` and `run_dir=tmp_path/"run"` by default."""
+
+    def run(data: Path | str, task: str = "pos", **config: Any) -> StageRun:
+        output_dir = config.pop("output_dir", tmp_path / "out")
+        run_dir = config.pop("run_dir", tmp_path / "run")
+        return stage_runner(data, output_dir, run_dir, task, **config)
+
+    return run
+
+
+@pytest.fixture
+def write_parquet(tmp_path: Path) -> Callable[..., Path]:
+    """`(name, table_or_texts, row_group_size=None) -> path`: write a Parquet file under tmp_path/"in".
+
+    A list of texts becomes a table with an int64 `id` column (0..n-1) and a string `text` column.
+    """
+
+    def write(name: str, data: pa.Table | list[str | None], row_group_size: int | None = None) -> Path:
+        table = data if isinstance(data, pa.Table) else texts_table(data)
+        path = tmp_path / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, row_group_size=row_group_size)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def short_texts(sample_texts: list[str]) -> list[str]:
+    """Sample sentences of at most 8 tokens (cheap for the autoregressive decoders)."""
+    from vnlp.tokenizer import TreebankWordTokenize
+
+    short = [t for t in sample_texts if len(TreebankWordTokenize(t)) <= 8]
+    assert len(short) >= 12, "the sample corpus should hold a dozen short sentences"
+    return short

@@ -1,0 +1,92 @@
+"""kill -9 in the middle of a run leaves no file under a final output name; a rerun completes the output
+with every row once, in order (SPEC §9)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries, words
+
+from vnlp_batch.corpus.manifest import Manifest
+
+BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the kill lands mid-file
+TIMEOUT_S = 300.0
+
+
+def wait_for_temporary(proc: subprocess.Popen, directory: Path, name: str, log: Path) -> None:
+    """Return once the writer's `.<name>.<pid>.tmp` exists in `directory`; fail if `proc` ends first."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while not list(directory.glob(f".{name}.{proc.pid}.tmp")):
+        if proc.poll() is not None:
+            tail = log.read_text()[-3000:]
+            pytest.fail(f"the run exited ({proc.returncode}) before writing {name}:\n{tail}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no temporary for {name} after {TIMEOUT_S:.0f} s:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.02)  # the polling interval; returns early if the process ends
+
+
+def test_kill_9_mid_file_then_rerun_gives_complete_output(
+    run_stage: StageRunner,
+    write_parquet: WriteParquet,
+    tmp_path: Path,
+    cache_dir: Path,
+    exports: Any,  # the subprocess reuses these cached exports
+) -> None:
+    small = write_parquet("a_small.parquet", words(20))
+    big = write_parquet("b_big.parquet", words(BIG_ROWS))
+    out = tmp_path / "out"
+    log = tmp_path / "run.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "vnlp_batch",
+        "stage=infer",
+        "task=pos",
+        "weights=synthetic",
+        "runtime=cpu",
+        f"data={small.parent}",
+        f"data.output_dir={out}",
+        f"hydra.run.dir={tmp_path / 'killed_run'}",
+    ]
+    env = {**os.environ, "VNLP_BATCH_CACHE": str(cache_dir)}
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_for_temporary(proc, out, big.name, log)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    # The first file was finished before the kill; the second exists only as the dead run's temporary.
+    assert parquet_files(out) == ["a_small.parquet"]
+    assert temporaries(out) == [f".b_big.parquet.{proc.pid}.tmp"]
+    manifest = Manifest.load(out)
+    assert manifest.output_of(small) == out / "a_small.parquet"
+    assert manifest.output_of(big) is None
+
+    rerun = run_stage(small.parent, output_dir=out, id_column="id")  # conf/data's id_column
+
+    assert rerun.report.skipped == [small]
+    assert rerun.report.written == [out / "b_big.parquet"]
+    assert temporaries(out) == []  # the dead run's temporary was cleaned up
+    assert parquet_files(out) == ["a_small.parquet", "b_big.parquet"]
+    for path, n in ((small, 20), (big, BIG_ROWS)):
+        table = pq.read_table(out / path.name, columns=["id", "text", "pos", "vnlp_status"])
+        assert table.column("id").to_pylist() == list(range(n))
+        assert table.column("text").to_pylist() == pq.read_table(path).column("text").to_pylist()
+        assert set(table.column("vnlp_status").to_pylist()) == {"ok"}
+        assert all(table.column("pos").to_pylist())

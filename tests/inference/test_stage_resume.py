@@ -1,0 +1,80 @@
+"""Resume: a rerun skips the input files the output manifest records as done with the same inputs and
+configuration, redoes the others identically, and `resume=False` redoes everything (SPEC §6)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from stage_helpers import StageRunner, WriteParquet, words
+
+# What the stage adds; metadata (timestamps, config) may differ between runs, annotations must not.
+COMPARED = ["id", "text", "tokens", "pos", "vnlp_status"]
+
+
+@pytest.fixture
+def three_files(write_parquet: WriteParquet, short_texts: list[str]) -> list[Path]:
+    """a.parquet, b.parquet, c.parquet in one directory: short sentences, a blank row, distinct text."""
+    return [
+        write_parquet(f"{name}.parquet", [*short_texts[k * 4 : k * 4 + 4], None, *words(2, 10 * k)])
+        for k, name in enumerate("abc")
+    ]
+
+
+def annotations(table: pa.Table) -> pa.Table:
+    """The columns compared between runs, without file metadata."""
+    return table.select(COMPARED).replace_schema_metadata(None)
+
+
+def test_rerun_redoes_only_the_missing_output_identically(
+    run_stage: StageRunner, three_files: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, _, c = three_files
+    first = run_stage(a.parent)
+    out = first.output_dir
+    assert first.report.written == [out / "a.parquet", out / "b.parquet", out / "c.parquet"]
+    assert first.report.skipped == []
+    before = {f.name: annotations(first.output(f)) for f in three_files}
+
+    (out / "b.parquet").unlink()
+    with caplog.at_level(logging.INFO, logger="vnlp_batch.inference.stage"):
+        second = run_stage(a.parent)
+
+    assert second.report.written == [out / "b.parquet"]
+    assert second.report.skipped == [a, c]
+    assert second.report.status_counts == {"ok": 6, "empty": 1}  # b only
+    assert second.report.metrics["rows"] == 7
+    skipped_lines = [r.getMessage() for r in caplog.records if "already annotated" in r.getMessage()]
+    assert len(skipped_lines) == 2
+    assert str(a) in skipped_lines[0] and str(c) in skipped_lines[1]
+    for f in three_files:
+        assert annotations(second.output(f)).equals(before[f.name]), f.name
+
+    third = run_stage(a.parent, resume=False)
+    assert third.report.written == [out / "a.parquet", out / "b.parquet", out / "c.parquet"]
+    assert third.report.skipped == []
+    for f in three_files:
+        assert annotations(third.output(f)).equals(before[f.name]), f.name
+
+
+def test_a_changed_input_or_configuration_is_redone(
+    run_stage: StageRunner, three_files: list[Path], write_parquet: WriteParquet
+) -> None:
+    a, _, c = three_files
+    out = run_stage(a.parent).output_dir
+
+    write_parquet("c.parquet", ["tamamen yeni bir metin", None])  # same name, new content
+    rerun = run_stage(a.parent)
+    assert rerun.report.written == [out / "c.parquet"]
+    assert rerun.output(c).column("text").to_pylist() == ["tamamen yeni bir metin", None]
+
+    # max_tokens changes which rows are annotated: every file is redone.
+    changed = run_stage(a.parent, max_tokens=3)
+    assert changed.report.written == [out / "a.parquet", out / "b.parquet", out / "c.parquet"]
+    statuses = changed.output(c).column("vnlp_status").to_pylist()
+    assert statuses[0].startswith("error:too_long") and statuses[1] == "empty"
+
+    # A new batch size does not change the output: nothing is redone.
+    assert run_stage(a.parent, max_tokens=3, batch_size=7).report.written == []
