@@ -27,6 +27,7 @@ def test_annotation_columns_have_the_spec_types() -> None:
         "lemma": strings,
         "pos": strings,
         "ner": strings,
+        "ner_tokens": strings,  # CharNER only: the WordPunct tokens its labels refer to
         "dep_head": pa.list_(pa.int16()),
         "dep_rel": strings,
         "sentiment": pa.float32(),
@@ -44,7 +45,7 @@ def test_annotation_columns_have_the_spec_types() -> None:
         # Canonical order, whatever order the tasks come in; duplicates are harmless.
         (["dep", "morph", "dep"], ["tokens", "morph", "lemma", "dep_head", "dep_rel", "vnlp_status"]),
         ([], ["tokens", "vnlp_status"]),
-        (["all"], ANNOTATION_FIELDS.names),
+        (["all"], [n for n in ANNOTATION_FIELDS.names if n != "ner_tokens"]),
     ],
 )
 def test_annotation_fields_per_task(tasks: list[str], expected: list[str]) -> None:
@@ -53,7 +54,8 @@ def test_annotation_fields_per_task(tasks: list[str], expected: list[str]) -> No
 
 def test_every_configurable_task_has_columns() -> None:
     everything = names(annotation_fields(TASK_DEFAULTS))
-    assert everything == ANNOTATION_FIELDS.names
+    assert everything == [n for n in ANNOTATION_FIELDS.names if n != "ner_tokens"]
+    assert names(annotation_fields(["ner"], charner=True)) == ["tokens", "ner", "ner_tokens", "vnlp_status"]
 
 
 def test_unknown_task_is_refused() -> None:
