@@ -108,6 +108,8 @@ def read_job(job_dir: Path, sweep_dir: Path | None = None) -> dict[str, Any]:
     if metrics.get("batch_size") is not None:
         row["batch_size"] = _as_int(metrics["batch_size"])
     row["providers"] = metrics.get("providers") or {}
+    if metrics.get("decoder"):  # newer metrics.json may record it; it wins over the config
+        row["decoder"] = metrics["decoder"]
     return row
 
 
@@ -215,8 +217,8 @@ def providers_text(providers: dict[str, list[str]] | None) -> str:
 
 
 def series(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Finished rows with a batch size, grouped into plot lines (decoder + other varying overrides)."""
-    done = [r for r in rows if r.get("status") == STATUS_OK and r.get("batch_size") is not None]
+    """Finished rows with a batch size > 0, grouped into lines: decoder + other varying overrides."""
+    done = [r for r in rows if r.get("status") == STATUS_OK and (r.get("batch_size") or 0) > 0]
     parsed = [parse_overrides(str(r.get("overrides") or "").split()) for r in done]
     keys = sorted({k for p in parsed for k in p if k not in AXIS_KEYS})
     varying = [k for k in keys if len({p.get(k) for p in parsed}) > 1]
@@ -263,7 +265,10 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: Path, title: str = "vnlp-ba
             )
         ax.set_xlabel("batch size")
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
+        top = max((r[key] for m in lines.values() for r in m if r.get(key) is not None), default=0)
+        ax.set_ylim(0, top * 1.12 or 1)  # from zero, with room above the highest point
+        if sizes:
+            ax.set_xlim(sizes[0] / 1.5, sizes[-1] * 1.5)
         ax.grid(True, alpha=0.3)
         if lines:
             ax.legend(fontsize="small")
@@ -308,6 +313,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         self._pending = None
+        atexit.unregister(self._at_exit)
         self.summarize(Path(str(config.hydra.sweep.dir)))
 
     def summarize(self, sweep_dir: Path) -> SummaryFiles | None:
