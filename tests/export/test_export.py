@@ -17,6 +17,11 @@ from vnlp_batch.models.declarations import MODELS
 
 def test_all_eight_models_export_and_pass_verification(exports) -> None:
     assert set(exports.models) == set(MODELS)
+    roles = {name: set(m.graphs) for name, m in exports.models.items()}
+    assert roles["spucontext_ner"] == {"monolithic", "word_encoder", "context", "step"}
+    assert roles["stemmer"] == {"monolithic", "surface_encoder", "candidates", "score"}
+    assert roles["treestack_dp"] == {"monolithic", "tag_encoder", "context", "step"}
+    assert roles["charner"] == roles["sentiment"] == {"monolithic"}
     for report in exports.graphs:
         assert report.parity is not None, report.model
         assert report.parity["label_agreement"] == 1.0, report
@@ -41,6 +46,8 @@ def test_metadata_describes_the_model(exports, synthetic_weights) -> None:
         assert meta.synthetic and meta.weights_provenance["seed"] == 0
         assert set(meta.resources_sha256) == set(spec.resources)
         assert "tf2onnx" in meta.tool_versions and meta.quantization == "none"
+        for role, path in exported.graphs.items():  # every graph describes itself, with its role
+            assert read_metadata(path).role == role
     assert (
         read_metadata(exports.models["spucontext_pos"].graphs["monolithic"]).hyperparameters[
             "SENTENCE_MAX_LEN"
@@ -70,11 +77,12 @@ def test_opset_17_exports_and_verifies(synthetic_weights, cache_dir, sample_text
         cache_dir,
         sample_texts,
     )
-    (report,) = result.graphs
-    assert report.parity["label_agreement"] == 1.0 and report.parity["max_abs_diff"] <= 1e-4
-    model = onnx.load(report.path)
-    assert {o.version for o in model.opset_import if o.domain in ("", "ai.onnx")} == {17}
-    assert read_metadata(report.path).opset == 17
+    assert [g.role for g in result.graphs] == ["monolithic", "word_encoder", "context", "step"]
+    for report in result.graphs:
+        assert report.parity["label_agreement"] == 1.0 and report.parity["max_abs_diff"] <= 1e-4
+        model = onnx.load(report.path)
+        assert {o.version for o in model.opset_import if o.domain in ("", "ai.onnx")} == {17}
+        assert read_metadata(report.path).opset == 17
 
 
 def test_int8_dynamic_reports_what_it_quantized(

@@ -23,7 +23,7 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-EXPORT_FORMAT = 3  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs
+EXPORT_FORMAT = 4  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report
 
 
 def cache_key(model: str, weights_fingerprint: str, opset: int, quantization: str) -> str:

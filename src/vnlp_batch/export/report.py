@@ -34,7 +34,8 @@ def print_report(result: ExportResult, console: Console | None = None) -> None:
             size,
             f"{g.seconds:.1f}",
             f"{parity['max_abs_diff']:.1e}{versus}" if parity else "not verified",
-            f"{parity['label_agreement']:.2%} of {parity['rows']}" if parity else "",
+            (f"{parity['label_agreement']:.2%} of {parity['rows']}" if parity else "")
+            + (" (fast path)" if g.verified_as == "fast path" else ""),
             "cached" if g.cached else "new",
         )
     console = console or Console(stderr=True, width=None if sys.stderr.isatty() else 140)

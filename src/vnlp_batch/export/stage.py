@@ -51,6 +51,7 @@ class GraphReport:
     untouched_ops: dict[str, int] | None = None
     size_fp32_bytes: int | None = None
     latency_ms: dict[str, float] | None = None  # median per verification batch: fp32, int8
+    verified_as: str = "alone"  # "fast path": checked composed with the model's other fast graphs
 
 
 @dataclass
@@ -189,7 +190,9 @@ def _export_fp32(spec, weights, export, runtime, cache_dir, texts) -> tuple[Expo
 
                 runners = {g.role: _runner(_session(staging / f"{g.role}.onnx", runtime)) for g in graphs[1:]}
                 fast = FAST[spec.family](spec, runners).probs_from_rows(batch.inputs)
-                reports[-1].parity = asdict(compare(spec, batch.keras_probs, fast))
+                composed = asdict(compare(spec, batch.keras_probs, fast))
+                for report in reports[1:]:
+                    report.parity, report.verified_as = composed, "fast path"
             for report in reports:
                 if report.parity is not None:
                     _require(Parity(**report.parity), export.tolerance, spec.name, report.role)
