@@ -78,7 +78,7 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
     assert manifest.output_of(small) == out / "a_small.parquet"
     assert manifest.output_of(big) is None
 
-    rerun = run_stage(small.parent, output_dir=out, id_column="id")  # conf/data's id_column
+    rerun = run_stage(small.parent, output_dir=out)  # conf/data/file.yaml: no id column
 
     assert rerun.report.skipped == [small]
     assert rerun.report.written == [out / "b_big.parquet"]

@@ -114,8 +114,10 @@ def load(
             for chunk, positions, texts, tokens, status in _batches(
                 file, text_column, batch_size, max_tokens, store
             ):
-                ragged = tf.ragged.constant(tokens, dtype=tf.string, ragged_rank=1)
-                yield chunk, positions, texts, ragged, status
+                # Flat tokens + row lengths: plain arrays, no TF op in the generator thread.
+                lengths = np.fromiter((len(row) for row in tokens), np.int32, len(tokens))
+                flat = np.array([t for row in tokens for t in row], dtype=object)
+                yield chunk, positions, texts, flat, lengths, status
         except Exception as exc:  # re-raised below as itself: tf.data would wrap it in its own error
             failure.append(exc)
 
@@ -125,16 +127,19 @@ def load(
             tf.TensorSpec((), tf.int64),
             tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((None,), tf.string),
-            tf.RaggedTensorSpec((None, None), tf.string, ragged_rank=1),
+            tf.TensorSpec((None,), tf.string),
+            tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((None,), tf.string),
         ),
     ).prefetch(prefetch)
-    for chunk, positions, texts, tokens, status in dataset.as_numpy_iterator():
+    for chunk, positions, texts, flat, lengths, status in dataset.as_numpy_iterator():
+        words = [t.decode() for t in flat]
+        ends = np.cumsum(lengths)
         yield DecoderBatch(
             chunk=int(chunk),
             positions=positions,
             texts=[t.decode() for t in texts],
-            tokens=[[t.decode() for t in row] for row in tokens],
+            tokens=[words[end - n : end] for n, end in zip(lengths, ends, strict=True)],
             status=[s.decode() or None for s in status],
         )
     if failure:
