@@ -15,7 +15,6 @@ from vnlp_batch.featurize.candidates import (
     sentence_candidates,
     use_deterministic_candidates,
 )
-from vnlp_batch.models.vnlp_reference import stemmer_candidates as vnlp_candidates
 from vnlp_batch.vnlp_env import vnlp_module
 
 # Run in a fresh interpreter per seed: prints the candidates of every sample token, ours and VNLP's.
@@ -23,10 +22,14 @@ _SEED_SCRIPT = """
 import json
 from vnlp_batch.corpus.sample import read_sample_sentences
 from vnlp_batch.featurize.candidates import candidate_strings
-from vnlp_batch.models.vnlp_reference import stemmer_candidates
+from vnlp_batch.featurize.candidates import join_analyses
 from vnlp_batch.vnlp_env import vnlp_module
 
 tokenize = vnlp_module("tokenizer").TreebankWordTokenize
+original = vnlp_module("stemmer_morph_analyzer._yildiz_analyzer").TurkishStemSuffixCandidateGenerator(
+    case_sensitive=True
+)
+stemmer_candidates = lambda tokens: [join_analyses(original.get_analysis_candidates(t)) for t in tokens]
 tokens = sorted({token for text in read_sample_sentences() for token in tokenize(text)})
 print(json.dumps({"tokens": tokens, "ours": [candidate_strings(t) for t in tokens],
                   "vnlp": stemmer_candidates(tokens)}))
@@ -34,6 +37,12 @@ print(json.dumps({"tokens": tokens, "ours": [candidate_strings(t) for t in token
 
 
 _yildiz = vnlp_module("stemmer_morph_analyzer._yildiz_analyzer")
+_original = _yildiz.TurkishStemSuffixCandidateGenerator(case_sensitive=True)
+
+
+def vnlp_candidates(tokens: list[str]) -> list[list[str]]:
+    """VNLP's own generator, unchanged (its order follows PYTHONHASHSEED)."""
+    return [join_analyses(_original.get_analysis_candidates(t)) for t in tokens]
 
 
 def test_candidate_order_does_not_depend_on_hash_seed() -> None:

@@ -7,7 +7,7 @@ Batching across sentences is exact: each row is the row VNLP would build for tha
 
 Two deliberate deviations from 0.2.4 are applied here as in the product (see README, "Deviations"):
 TreeStackDP reads the token list where 0.2.4 passes the sentence string, and stemmer candidates are
-de-duplicated in first-occurrence order (handled by the candidate generator wrapper, not here).
+de-duplicated in first-occurrence order (`stemmer_candidates`).
 """
 
 from __future__ import annotations
@@ -136,25 +136,13 @@ def decode_autoregressive(
 
 
 def stemmer_candidates(tokens: Sequence[str]) -> list[list[str]]:
-    """`root+Tag+…` candidate strings per token, as StemmerAnalyzer.predict builds them."""
-    generator = _candidate_generator()
-    out = []
-    for token in tokens:
-        candidates = []
-        for analysis in generator.get_analysis_candidates(token):
-            tags = analysis[2]
-            if isinstance(tags, str):
-                tags = [tags]
-            candidates.append("+".join([analysis[0], *tags]))
-        out.append(candidates)
-    return out
+    """`root+Tag+…` candidate strings per token, as StemmerAnalyzer.predict builds them, from VNLP's
+    generator with the deterministic-order change (featurize/candidates.py): with VNLP's own
+    `list(set(tags))` the order, and so anything calibrated or verified on it, would follow
+    PYTHONHASHSEED."""
+    from vnlp_batch.featurize.candidates import sentence_candidates
 
-
-@cache
-def _candidate_generator():
-    from vnlp.stemmer_morph_analyzer._yildiz_analyzer import TurkishStemSuffixCandidateGenerator
-
-    return TurkishStemSuffixCandidateGenerator(case_sensitive=True)
+    return sentence_candidates(tokens)
 
 
 def stemmer_inputs(spec: ModelSpec, tokens: list[str], candidates: list[list[str]]) -> list[np.ndarray]:

@@ -28,7 +28,7 @@ from vnlp_batch.weights.vnlp_format import write_matrix_file, write_weights_file
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 2  # bump when the drawn values or the calibration change
+GENERATOR_VERSION = 3  # bump when the drawn values or the calibration change
 CALIBRATION_TOKENS = 480  # tokens of sample text per calibration decode: enough for 49 DP relations
 CALIBRATION_ROUNDS = 3  # greedy decode -> refit cycles for autoregressive models
 RESERVED_PENALTY = 4.0
