@@ -77,7 +77,9 @@ class LoadedModel:
     def load(cls, paths: dict[str, Path], runtime: RuntimeConfig, max_rows: int = 4096) -> LoadedModel:
         from vnlp_batch.inference.fast import FAST
 
-        monolithic = OnnxModel.load(paths["monolithic"], runtime, max_rows)
+        # The whole-model graph materialises every row's 81-word (stemmer: 80 × 15-char) context:
+        # ~6 MB a row for the stemmer, so 256 rows a call keeps it to ~1.5 GB.
+        monolithic = OnnxModel.load(paths["monolithic"], runtime, min(max_rows, 256))
         spec = monolithic.spec
         fast = runtime.decoder == "fast" and spec.family in FAST and len(paths) > 1
         graphs = {"monolithic": monolithic}
