@@ -135,16 +135,19 @@ def decode(
     else:
         rows = _TreeStackDpRows(sentences, analyses, pos_labels)
     history = _History(lengths, spec.output_width)
-    labels = [np.zeros((n, len(spec.output_groups)), np.int64) for n in lengths]
-    probs = [np.zeros((n, spec.output_width), np.float32) for n in lengths] if keep_probs else None
+    # Flat per-token outputs, written with one fancy assignment per step (no per-sentence Python).
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    flat_labels = np.zeros((int(lengths.sum()), len(spec.output_groups)), np.int64)
+    flat_probs = np.zeros((int(lengths.sum()), spec.output_width), np.float32) if keep_probs else None
     order = np.argsort(-lengths, kind="stable")  # active sentences are always a prefix of this order
     for t in range(int(lengths.max(initial=0))):
         idx = order[: int((lengths > t).sum())]
         out = predict(rows.assemble(rows.static(idx, t), history.window(idx, t)))
         chosen = _choose(spec, out)
         history.write(idx, t, _history_columns(spec, chosen))
-        for j, i in enumerate(idx):
-            labels[i][t] = chosen[j]
-            if probs is not None:
-                probs[i][t] = out[j]
-    return Decoded(labels, probs)
+        flat_labels[starts[idx] + t] = chosen
+        if flat_probs is not None:
+            flat_probs[starts[idx] + t] = out
+    cuts = starts[1:]
+    labels = np.split(flat_labels, cuts)
+    return Decoded(labels, np.split(flat_probs, cuts) if flat_probs is not None else None)
