@@ -1,13 +1,25 @@
-"""End to end: `python -m vnlp_batch stage=infer …` on a Parquet file, against the decoders alone."""
+"""End to end: `python -m vnlp_batch stage=infer …` on a Parquet file, against the decoders alone.
+
+`bench/run.py` calls `run_cli` and `decoders_only`. Run on its own, this file measures one task
+(default task=pos at batch size 256 on the bundled sample corpus): the CLI's `metrics.json`
+throughput and stages, the decoders alone on the same sentences cut into the same batches as the
+loader cuts them, and the tokenizer alone (VNLP's `TreebankWordTokenize` against the exact cached
+equivalent the loader uses), each the median of `--repeats` runs in this process:
+
+    VNLP_BATCH_CACHE=/tmp/tcache4 .venv/bin/python bench/end_to_end.py --task pos --batch-size 256
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 TASK_PLANS = {
@@ -57,6 +69,23 @@ def run_cli(task: str, parquet: Path, batch_size: int, cache_dir: Path) -> dict:
     return {"command": " ".join(["python", *shown[1:]]), "process_s": round(process_s, 2), "metrics": metrics}
 
 
+def loader_shaped_batches(texts: Sequence[str], tokens: Sequence[list[str]], batch_size: int) -> list:
+    """Batches exactly as `inference/loader.py` cuts a file of these rows: its chunk ramp, rows sorted
+    by token count within a chunk."""
+    import workloads
+
+    from vnlp_batch.inference.loader import chunk_rows, length_sorted_batches
+
+    out, start, sizes = [], 0, chunk_rows(batch_size)
+    while start < len(texts):
+        end = min(start + next(sizes), len(texts))
+        for positions in length_sorted_batches([len(t) for t in tokens[start:end]], batch_size):
+            rows = [start + int(p) for p in positions]
+            out.append(workloads.Batch([texts[r] for r in rows], [list(tokens[r]) for r in rows]))
+        start = end
+    return out
+
+
 def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     """The same corpus through the task's models with `Annotator.annotate`, in loader-shaped batches,
     tokens precomputed, no Parquet I/O, caches cleared first."""
@@ -68,7 +97,7 @@ def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     plan = Plan(**fields)
     names = set(fields.values())
     annotator = Annotator(plan, setup.models(names, "fast"))
-    batches = workloads.loader_batches(texts, tokens, batch_size)
+    batches = loader_shaped_batches(texts, tokens, batch_size)
     workloads.clear_caches()
     start = time.perf_counter()
     for batch in batches:
@@ -76,3 +105,109 @@ def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     seconds = time.perf_counter() - start
     n_tokens = sum(b.n_tokens for b in batches)
     return {"tokens": n_tokens, "seconds": round(seconds, 3), "tokens_per_s": n_tokens / seconds}
+
+
+def tokenizer_throughput(texts: Sequence[str], repeats: int) -> dict:
+    """Tokens/s of VNLP's TreebankWordTokenize and of `featurize.treebank` on `texts`, median of
+    `repeats` interleaved runs; ours starts each run with an empty word cache."""
+    from vnlp_batch.featurize import treebank
+    from vnlp_batch.vnlp_env import vnlp_module
+
+    theirs: Callable[[str], list[str]] = vnlp_module("tokenizer").TreebankWordTokenize
+    expected = [theirs(t) for t in texts]
+    n_tokens = sum(len(t) for t in expected)
+
+    def timed(fn: Callable[[str], list[str]], clear: bool) -> float:
+        if clear:
+            treebank.cache_clear()
+        start = time.perf_counter()
+        for text in texts:
+            fn(text)
+        return n_tokens / (time.perf_counter() - start)
+
+    runs: dict[str, list[float]] = {"vnlp": [], "ours_cold": [], "ours_warm": []}
+    for _ in range(repeats):
+        runs["vnlp"].append(timed(theirs, clear=False))
+        runs["ours_cold"].append(timed(treebank.treebank_word_tokenize, clear=True))
+        runs["ours_warm"].append(timed(treebank.treebank_word_tokenize, clear=False))
+    if [treebank.treebank_word_tokenize(t) for t in texts] != expected:
+        raise AssertionError("featurize.treebank disagrees with VNLP on the benchmark corpus")
+    medians = {k: statistics.median(v) for k, v in runs.items()}
+    return {
+        "sentences": len(texts),
+        "tokens": n_tokens,
+        "runs": runs,
+        "median_tokens_per_s": medians,
+        "ratio_cold": medians["ours_cold"] / medians["vnlp"],
+        "ratio_warm": medians["ours_warm"] / medians["vnlp"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--task", choices=sorted(TASK_PLANS), default="pos")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--cache-dir", type=Path, help="export cache (default $VNLP_BATCH_CACHE or ~/.cache/vnlp_batch)"
+    )
+    parser.add_argument("--zipf-sentences", type=int, default=10_000, help="tokenizer table, Zipf corpus")
+    parser.add_argument("--tokenizer-only", action="store_true", help="only the tokenizer table")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import zipf_corpus
+
+    from vnlp_batch.config.schema import default_cache_dir
+    from vnlp_batch.corpus.sample import SAMPLE_PARQUET, read_sample_sentences
+    from vnlp_batch.featurize.treebank import treebank_word_tokenize
+
+    cache_dir = args.cache_dir or Path(default_cache_dir())
+    texts = read_sample_sentences()
+    zipf = zipf_corpus.ZipfCorpus(zipf_corpus.build_vocabulary(100_000)).sentences(args.zipf_sentences, 0)
+    out: dict = {"command": " ".join(["python", "bench/end_to_end.py", *(argv or sys.argv[1:])])}
+    out["tokenizer"] = {
+        "sample": tokenizer_throughput(texts, args.repeats),
+        "zipf": tokenizer_throughput(zipf, args.repeats),
+    }
+    print(f"tokenizer (tokens/s, median of {args.repeats}; ours cold = empty word cache each run)")
+    print("| corpus | tokens | VNLP | ours cold | ours warm | cold / VNLP | warm / VNLP |")
+    print("|---|---|---|---|---|---|---|")
+    for name, t in out["tokenizer"].items():
+        m = t["median_tokens_per_s"]
+        print(
+            f"| {name} | {t['tokens']:,} | {m['vnlp']:,.0f} | {m['ours_cold']:,.0f} | "
+            f"{m['ours_warm']:,.0f} | {t['ratio_cold']:.1f}× | {t['ratio_warm']:.1f}× |"
+        )
+
+    if not args.tokenizer_only:
+        import workloads
+
+        tokens = [treebank_word_tokenize(t) for t in texts]
+        cli = [run_cli(args.task, SAMPLE_PARQUET, args.batch_size, cache_dir) for _ in range(args.repeats)]
+        setup = workloads.Setup.load(cache_dir, texts)
+        dec = [decoders_only(setup, args.task, texts, tokens, args.batch_size) for _ in range(args.repeats)]
+        setup.release()
+        cli_tps = statistics.median(c["metrics"]["tokens_per_s"] for c in cli)
+        dec_tps = statistics.median(d["tokens_per_s"] for d in dec)
+        out["end_to_end"] = {"cli": cli, "decoders_only": dec, "ratio": cli_tps / dec_tps}
+        print(f"\nend to end, task={args.task}, batch_size={args.batch_size}, sample corpus Parquet")
+        print(f"command: {cli[0]['command']}")
+        print("| run | CLI tok/s | decoders only tok/s | CLI stages (s) |")
+        print("|---|---|---|---|")
+        for i, (c, d) in enumerate(zip(cli, dec, strict=True)):
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in c["metrics"]["stages"].items())
+            print(f"| {i + 1} | {c['metrics']['tokens_per_s']:,.0f} | {d['tokens_per_s']:,.0f} | {stages} |")
+        print(
+            f"| median | {cli_tps:,.0f} | {dec_tps:,.0f} | CLI / decoders = {100 * cli_tps / dec_tps:.0f} % |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

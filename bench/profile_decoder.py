@@ -1,5 +1,4 @@
-"""Where a fast decoder's time goes: wall time per graph (role) vs the Python around it, and for the
-SPUContext models the arithmetic each graph executes (GFLOP/s actually achieved by onnxruntime).
+"""Where a fast decoder's time goes: wall time per graph (role) vs the Python around it.
 
     .venv/bin/python bench/profile_decoder.py spucontext_pos spucontext_ner --batch-size 256
 
@@ -22,28 +21,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import flops
 import workloads as W
-
-# MAC per row executed by each SPUContext fast graph (all 40 steps of every window run today).
-SPU = {
-    "spucontext_pos": dict(
-        word=8 * flops.gru(128, 128),
-        context=40 * 2 * flops.gru(128, 128),
-        step=40 * flops.gru(128, 18) + 512 * 256 + 256 * 128 + 128 * 18,
-    ),
-    "spucontext_ner": dict(
-        word=8 * (flops.gru(256, 128) + flops.gru(256, 256)),
-        context=40 * 4 * flops.gru(256, 256),
-        step=40 * (flops.gru(256, 5) + flops.gru(256, 256)) + 1024 * 512 + 512 * 256 + 256 * 5,
-    ),
-    "spucontext_dp": dict(
-        word=8 * (flops.gru(256, 128) + flops.gru(256, 256)),
-        context=40 * 4 * flops.gru(256, 256),
-        step=40 * (flops.gru(256, 90) + flops.gru(256, 256)) + 1024 * 512 + 512 * 256 + 256 * 90,
-    ),
-}
-ROLE_KEY = {"word_encoder": "word", "context": "context", "step": "step"}
 
 
 def profile(setup, name: str, batches) -> dict:
@@ -76,10 +54,6 @@ def profile(setup, name: str, batches) -> dict:
             "share": round(seconds / timing.seconds, 3),
             "rows": rows,
         }
-        if name in SPU and role in ROLE_KEY:
-            gflop = 2 * rows * SPU[name][ROLE_KEY[role]] / 1e9
-            entry["executed_gflop"] = round(gflop, 2)
-            entry["gflops"] = round(gflop / seconds, 1) if seconds else None
         roles[role] = entry
     graph_s = sum(v[1] for v in stats.values())
     return {
@@ -119,12 +93,9 @@ def main() -> int:
             f"outside graph calls {result['outside_graphs_s']} s ({100 * result['outside_share']:.0f} %)"
         )
         for role, e in result["graphs"].items():
-            extra = (
-                f", executed {e['executed_gflop']} GFLOP at {e['gflops']} GFLOP/s" if "gflops" in e else ""
-            )
             print(
                 f"  {role:16s} {e['calls']:4d} calls {e['rows']:8d} rows {e['seconds']:7.3f} s "
-                f"({100 * e['share']:.0f} %){extra}"
+                f"({100 * e['share']:.0f} %)"
             )
         if args.cprofile:
             prof = cProfile.Profile()

@@ -18,9 +18,11 @@ from vnlp_batch.models.declarations import MODELS
 def test_all_eight_models_export_and_pass_verification(exports) -> None:
     assert set(exports.models) == set(MODELS)
     roles = {name: set(m.graphs) for name, m in exports.models.items()}
-    assert roles["spucontext_ner"] == {"monolithic", "word_encoder", "context", "step"}
-    assert roles["stemmer"] == {"monolithic", "surface_encoder", "candidates", "score"}
-    assert roles["treestack_dp"] == {"monolithic", "tag_encoder", "context", "step"}
+    contexts = {"left_context", "right_context"}
+    assert roles["spucontext_ner"] == {"monolithic", "word_encoder", *contexts, "step"}
+    assert roles["stemmer"] == {"monolithic", "surface_encoder", "candidates", *contexts, "score"}
+    assert roles["treestack_pos"] == {"monolithic", "tag_encoder", "right_context", "step"}
+    assert roles["treestack_dp"] == {"monolithic", "tag_encoder", *contexts, "step"}
     assert roles["charner"] == roles["sentiment"] == {"monolithic"}
     for report in exports.graphs:
         assert report.parity is not None, report.model
@@ -77,7 +79,13 @@ def test_opset_17_exports_and_verifies(synthetic_weights, cache_dir, sample_text
         cache_dir,
         sample_texts,
     )
-    assert [g.role for g in result.graphs] == ["monolithic", "word_encoder", "context", "step"]
+    assert [g.role for g in result.graphs] == [
+        "monolithic",
+        "word_encoder",
+        "left_context",
+        "right_context",
+        "step",
+    ]
     for report in result.graphs:
         assert report.parity["label_agreement"] == 1.0 and report.parity["max_abs_diff"] <= 1e-4
         model = onnx.load(report.path)

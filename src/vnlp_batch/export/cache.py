@@ -23,7 +23,8 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-EXPORT_FORMAT = 4  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report
+EXPORT_FORMAT = 5  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report;
+# 5: padding-skipping stacks (left_context, right_context, state inputs)
 
 
 def cache_key(model: str, weights_fingerprint: str, opset: int, quantization: str) -> str:

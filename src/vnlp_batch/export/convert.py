@@ -15,6 +15,7 @@ def keras_to_onnx(model: Any, input_names: Sequence[str], output_names: Sequence
     `from_keras` names outputs after Keras's global layer counter (dense_17, …), which changes
     with whatever was built before.
     """
+    import onnx
     import tf2onnx
 
     tf = tensorflow()
@@ -31,4 +32,9 @@ def keras_to_onnx(model: Any, input_names: Sequence[str], output_names: Sequence
         return dict(zip(outputs, result, strict=True))
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset)
+    # tf2onnx orders a function's dict outputs by key; callers read outputs by position.
+    by_name = {o.name: o.SerializeToString() for o in proto.graph.output}
+    ordered = [onnx.ValueInfoProto.FromString(by_name[name]) for name in outputs]
+    del proto.graph.output[:]
+    proto.graph.output.extend(ordered)
     return proto

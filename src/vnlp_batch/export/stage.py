@@ -187,8 +187,9 @@ def _export_fp32(spec, weights, export, runtime, cache_dir, texts) -> tuple[Expo
             if len(graphs) > 1:
                 # The fast graphs are verified together: re-assembled, they must give Keras's output.
                 from vnlp_batch.inference.fast import FAST
+                from vnlp_batch.inference.onnx_model import OnnxModel
 
-                runners = {g.role: _runner(_session(staging / f"{g.role}.onnx", runtime)) for g in graphs[1:]}
+                runners = {g.role: OnnxModel.load(staging / f"{g.role}.onnx", runtime) for g in graphs[1:]}
                 fast = FAST[spec.family](spec, runners).probs_from_rows(batch.inputs)
                 composed = asdict(compare(spec, batch.keras_probs, fast))
                 for report in reports[1:]:

@@ -108,6 +108,14 @@ class _TreeStackDpRows:
         return [word, tags, pos, lc_words, lc_tags, lc_pos, history, rc_words, rc_tags, rc_pos]
 
 
+def _monolithic_rows(spec: ModelSpec, sentences, analyses, pos_labels):
+    if spec.family == "spucontext":
+        return _SpuContextRows(spec, sentences)
+    if spec.family == "treestack_pos":
+        return _TreeStackPosRows(sentences, analyses)
+    return _TreeStackDpRows(sentences, analyses, pos_labels)
+
+
 def decode(
     spec: ModelSpec,
     predict: Callable[[list[np.ndarray]], np.ndarray],
@@ -119,21 +127,15 @@ def decode(
 ) -> Decoded:
     """Greedy decoding of `sentences` (token lists, each at most 40 tokens for DP models).
 
-    With `fast` (a FastSpuContext), `predict` is ignored: the per-step graph runs instead.
+    With `fast` (a fast decoder of inference/fast.py), `predict` is ignored: its step graph runs.
     """
     lengths = np.array([len(s) for s in sentences], np.int64)
     if not len(sentences):
         # onnxruntime aborts the process on some zero-row inputs: never call a graph with nothing.
         return Decoded([], [] if keep_probs else None)
-    if fast is not None:
-        rows = fast.rows(sentences, analyses, pos_labels)
-        predict = lambda inputs: fast.step(inputs)[0]  # noqa: E731
-    elif spec.family == "spucontext":
-        rows = _SpuContextRows(spec, sentences)
-    elif spec.family == "treestack_pos":
-        rows = _TreeStackPosRows(sentences, analyses)
-    else:
-        rows = _TreeStackDpRows(sentences, analyses, pos_labels)
+    steps = fast.rows(sentences, analyses, pos_labels) if fast is not None else None
+    if steps is None:
+        rows = _monolithic_rows(spec, sentences, analyses, pos_labels)
     history = _History(lengths, spec.output_width)
     # Flat per-token outputs, written with one fancy assignment per step (no per-sentence Python).
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
@@ -142,7 +144,11 @@ def decode(
     order = np.argsort(-lengths, kind="stable")  # active sentences are always a prefix of this order
     for t in range(int(lengths.max(initial=0))):
         idx = order[: int((lengths > t).sum())]
-        out = predict(rows.assemble(rows.static(idx, t), history.window(idx, t)))
+        window = history.window(idx, t)
+        if steps is not None:
+            out = steps(idx, t, window)
+        else:
+            out = predict(rows.assemble(rows.static(idx, t), window))
         chosen = _choose(spec, out)
         history.write(idx, t, _history_columns(spec, chosen))
         flat_labels[starts[idx] + t] = chosen

@@ -2,25 +2,26 @@
 
 Work that depends only on a word (its encoding) is done once per distinct word form in a batch;
 work that depends only on the sentence (context stacks) once per token before decoding; only the
-history stack and the MLP run inside the decoding loop. `probs_from_rows` re-assembles the same
-computation from VNLP's monolithic input rows, which is how export verification checks the graphs
-against Keras.
+history stack and the MLP run inside the decoding loop; every stack runs only its windows' real rows
+(`inference/padded.py`). `probs_from_rows` re-assembles the same computation from VNLP's
+monolithic input rows, which is how export verification checks the graphs against Keras.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 import numpy as np
 
 from vnlp_batch.featurize import spucontext, treestack
 from vnlp_batch.featurize.stemmer import stemmer_inputs
+from vnlp_batch.inference.padded import PaddedStack, real_rows
 from vnlp_batch.models.spec import ModelSpec
 
-Runner = Callable[[list[np.ndarray]], list[np.ndarray]]  # a graph: inputs in order → all outputs
 WINDOW = 40
 _WINDOW = np.arange(WINDOW)
-CHUNK = 1024  # tokens per gathered (chunk, 40, width) block: bounds memory at large batch sizes
+CHUNK = 1024  # tokens per call of the per-token head graphs
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,32 +30,99 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, inverse.reshape(-1)
 
 
+def _with_pad_row(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """`_unique_rows` of `rows` plus an all-zero (padding) row; also the padding row's index."""
+    unique, inverse = _unique_rows(np.concatenate([rows, np.zeros((1, rows.shape[1]), rows.dtype)]))
+    return unique, inverse[:-1], int(inverse[-1])
+
+
+def _pad_window(row: np.ndarray, k: int) -> np.ndarray:
+    """One window of `k` padding rows `row` (a batch of 1)."""
+    return np.broadcast_to(row, (1, k, *row.shape)).copy()
+
+
+def _zeros(*shape: int) -> np.ndarray:
+    return np.zeros((1, *shape), np.float32)
+
+
+class Steps:
+    """The decoding loop's view of a fast decoder: step t's probabilities for the active sentences."""
+
+    def __init__(self, lengths: np.ndarray, predict: Callable[[np.ndarray, int, np.ndarray], np.ndarray]):
+        self.offsets = np.zeros(len(lengths), np.int64)
+        np.cumsum(lengths[:-1], out=self.offsets[1:])
+        self._predict = predict
+
+    def __call__(self, idx: np.ndarray, t: int, history: np.ndarray) -> np.ndarray:
+        """`history`: the active sentences' 40-row history windows at step t."""
+        return self._predict(self.offsets[idx] + t, t, history)
+
+
+def _step_real(count: int, t: int) -> np.ndarray:
+    # At step t every history window (and TreeStackPoS's left window) holds min(t, 40) real rows.
+    return np.full(count, min(t, WINDOW), np.int64)
+
+
 class FastSpuContext:
-    def __init__(self, spec: ModelSpec, graphs: dict[str, Runner]) -> None:
+    def __init__(self, spec: ModelSpec, graphs: dict) -> None:
         self.spec = spec
+        self.graphs = graphs
         self.word_encoder = graphs["word_encoder"]
-        self.context = graphs["context"]
-        self.step = graphs["step"]
+
+    @cached_property
+    def _pad_encoding(self) -> np.ndarray:
+        return self.word_encoder.run_all([np.zeros((1, self.word_encoder.input_shapes[0][-1]), np.float32)])[
+            0
+        ][0]
+
+    @cached_property
+    def left(self) -> PaddedStack:
+        pad = self._pad_encoding
+        return PaddedStack(self.graphs["left_context"], lambda k: [_pad_window(pad, k)], False)
+
+    @cached_property
+    def right(self) -> PaddedStack:
+        pad = self._pad_encoding
+        return PaddedStack(self.graphs["right_context"], lambda k: [_pad_window(pad, k)], True)
+
+    @cached_property
+    def step(self) -> PaddedStack:
+        width, history = len(self._pad_encoding), self.spec.output_width
+        return PaddedStack(
+            self.graphs["step"],
+            lambda k: [_zeros(width), _zeros(width), _zeros(width), _zeros(k, history)],
+            False,
+        )
+
+    def _contexts(self, encoded: np.ndarray, left: np.ndarray, right: np.ndarray, pad: int):
+        """Left and right context encodings of windows given as ids into `encoded`."""
+        left_h = self.left(real_rows(left == pad, False), lambda rows, cols: [encoded[left[rows, cols]]])
+        right_h = self.right(real_rows(right == pad, True), lambda rows, cols: [encoded[right[rows, cols]]])
+        return left_h, right_h
+
+    def _step(self, word, left_h, right_h, history: np.ndarray, real: np.ndarray) -> np.ndarray:
+        return self.step(
+            real, lambda rows, cols: [word[rows], left_h[rows], right_h[rows], history[rows, cols]]
+        )
 
     def probs_from_rows(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         word, left, right, history = inputs
-        pieces = np.concatenate([word, left.reshape(-1, word.shape[1]), right.reshape(-1, word.shape[1])])
-        unique, inverse = _unique_rows(pieces)
-        (encoded,) = self.word_encoder([unique.astype(np.float32)])
-        encoded = encoded[inverse]
-        n = len(word)
-        w = encoded[:n]
-        lw = encoded[n : n + n * WINDOW].reshape(n, WINDOW, -1)
-        rw = encoded[n + n * WINDOW :].reshape(n, WINDOW, -1)
-        lh, rh = self.context([lw, rw])
-        return self.step([w, lh, rh, history])[0]
+        n, length = word.shape
+        pieces = np.concatenate([word, left.reshape(-1, length), right.reshape(-1, length)])
+        unique, inverse, pad = _with_pad_row(pieces)
+        (encoded,) = self.word_encoder.run_all([unique.astype(np.float32)])
+        left_ids = inverse[n : n + n * WINDOW].reshape(n, WINDOW)
+        right_ids = inverse[n + n * WINDOW :].reshape(n, WINDOW)
+        left_h, right_h = self._contexts(encoded, left_ids, right_ids, pad)
+        real = real_rows(~history.any(axis=2), False)
+        return self._step(encoded[inverse[:n]], left_h, right_h, history, real)
 
     def encode_sentences(self, sentences: Sequence[Sequence[str]]):
         """Per token: word encoding, left and right context encodings (all tokens of all sentences)."""
         padded = [spucontext.padded_pieces(spucontext.word_pieces(s)) for s in sentences]
         bank, offsets = spucontext.stack_padded(padded)
-        unique, inverse = _unique_rows(bank)
-        (encoded,) = self.word_encoder([unique.astype(np.float32)])
+        unique, inverse, pad = _with_pad_row(bank)
+        (encoded,) = self.word_encoder.run_all([unique.astype(np.float32)])
         lengths = np.array([len(s) for s in sentences], np.int64)
         starts = (
             np.concatenate([offsets[i] + np.arange(n) for i, n in enumerate(lengths)])
@@ -64,37 +132,18 @@ class FastSpuContext:
         left = inverse[starts[:, None] + _WINDOW]
         right = inverse[starts[:, None] + WINDOW + 1 + _WINDOW]
         word = encoded[inverse[starts + WINDOW]]
-        parts = [
-            self.context([encoded[left[s : s + CHUNK]], encoded[right[s : s + CHUNK]]])
-            for s in range(0, len(starts), CHUNK)
-        ]
-        width = encoded.shape[1]
-        left_h = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, width), np.float32)
-        right_h = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, width), np.float32)
+        left_h, right_h = self._contexts(encoded, left, right, pad)
         return word, left_h, right_h, lengths
 
-    def rows(self, sentences, analyses=None, pos_labels=None) -> _TokenRows:
-        word, left, right, lengths = self.encode_sentences(sentences)
-        return _TokenRows(lengths, [word, left, right], lambda static, history: [*static, history])
+    def rows(self, sentences, analyses=None, pos_labels=None) -> Steps:
+        word, left_h, right_h, lengths = self.encode_sentences(sentences)
 
+        def predict(tokens: np.ndarray, t: int, history: np.ndarray) -> np.ndarray:
+            return self._step(
+                word[tokens], left_h[tokens], right_h[tokens], history, _step_real(len(tokens), t)
+            )
 
-class _TokenRows:
-    """Per-token inputs computed before the decoding loop, gathered for the active sentences at step t."""
-
-    def __init__(self, lengths: np.ndarray, per_token: list[np.ndarray], assemble, gathered=None) -> None:
-        self.offsets = np.zeros(len(lengths), np.int64)
-        np.cumsum(lengths[:-1], out=self.offsets[1:])
-        self.per_token = per_token
-        self.assemble = assemble
-        self.gathered = gathered or {}  # position -> table: per-token ids looked up in a table
-
-    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
-        tokens = self.offsets[idx] + t
-        out = []
-        for k, array in enumerate(self.per_token):
-            rows = array[tokens]
-            out.append(self.gathered[k][rows] if k in self.gathered else rows)
-        return out
+        return Steps(lengths, predict)
 
 
 def _concat(arrays: list[np.ndarray], shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
@@ -104,23 +153,40 @@ def _concat(arrays: list[np.ndarray], shape: tuple[int, ...], dtype=np.float32) 
 class _FastTreeStack:
     """What both TreeStack models share: tag sequences encoded once, windows as indices into them."""
 
-    def __init__(self, spec: ModelSpec, graphs: dict[str, Runner]) -> None:
+    def __init__(self, spec: ModelSpec, graphs: dict) -> None:
         self.spec = spec
+        self.graphs = graphs
         self.tag_encoder = graphs["tag_encoder"]
-        self.context = graphs["context"]
-        self.step = graphs["step"]
 
-    def _encode_tag_rows(self, *blocks: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Encode every distinct 15-tag row among `blocks` once; return encodings and per-block ids."""
+    def _encode_tag_rows(self, *blocks: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], int]:
+        """Encode every distinct 15-tag row among `blocks` (and the padding row) once.
+
+        Returns the encodings, per block the ids of its rows, and the padding row's id."""
         length = blocks[0].shape[-1]
         flat = [b.reshape(-1, length) for b in blocks]
-        unique, inverse = _unique_rows(np.concatenate(flat))
-        (encoded,) = self.tag_encoder([unique.astype(np.float32)])
+        unique, inverse, pad = _with_pad_row(np.concatenate(flat))
+        (encoded,) = self.tag_encoder.run_all([unique.astype(np.float32)])
         ids, start = [], 0
         for block, rows in zip(blocks, flat, strict=True):
             ids.append(inverse[start : start + len(rows)].reshape(block.shape[:-1]))
             start += len(rows)
-        return encoded, ids
+        return encoded, ids, pad
+
+    @cached_property
+    def _pad_tags(self) -> np.ndarray:
+        return self.tag_encoder.run_all([np.zeros((1, self.tag_encoder.input_shapes[0][-1]), np.float32)])[0][
+            0
+        ]
+
+    def _word_windows(self, role: str, backward: bool, pos_width: int | None) -> PaddedStack:
+        """A context stack over (words, tag encodings[, PoS ids]) windows: padding is 0, pad-tags, 0."""
+        pad = self._pad_tags
+
+        def pad_inputs(k: int) -> list[np.ndarray]:
+            pos = [_zeros(k)] if pos_width is not None else []
+            return [_zeros(k), _pad_window(pad, k), *pos]
+
+        return PaddedStack(self.graphs[role], pad_inputs, backward)
 
     def _statics(self, sentences, analyses):
         statics = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
@@ -128,117 +194,256 @@ class _FastTreeStack:
         return statics, lengths
 
 
+def _is_pad(words: np.ndarray, tag_ids: np.ndarray, pad_tag: int, *pos: np.ndarray) -> np.ndarray:
+    """TreeStack window rows that are padding: word 0, the all-zero tag row, no PoS."""
+    pad = (words == 0) & (tag_ids == pad_tag)
+    for p in pos:
+        pad &= ~p.any(axis=2) if p.ndim == 3 else p == 0
+    return pad
+
+
 class FastTreeStackPos(_FastTreeStack):
+    @cached_property
+    def right(self) -> PaddedStack:
+        return self._word_windows("right_context", True, None)
+
+    @cached_property
+    def step(self) -> PaddedStack:
+        pad = self._pad_tags
+        width = len(pad)
+        right = self.graphs["step"].input_shapes[2][-1]
+        labels = self.spec.output_width
+        return PaddedStack(
+            self.graphs["step"],
+            lambda k: [
+                _zeros(1),
+                _zeros(width),
+                _zeros(right),
+                _zeros(k),
+                _pad_window(pad, k),
+                _zeros(k, labels),
+            ],
+            False,
+        )
+
+    def _right(self, rc_words: np.ndarray, encoded: np.ndarray, rc: np.ndarray, pad: int) -> np.ndarray:
+        real = real_rows(_is_pad(rc_words, rc, pad), True)
+        return self.right(real, lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]]])
+
+    def _step(self, word, tag_enc, right, lc_words, lc_enc, history, real) -> np.ndarray:
+        return self.step(
+            real,
+            lambda rows, cols: [
+                word[rows],
+                tag_enc[rows],
+                right[rows],
+                lc_words[rows, cols],
+                lc_enc[rows, cols],
+                history[rows, cols],
+            ],
+        )
+
     def probs_from_rows(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         word, tags, lc_words, lc_tags, lc_pos, rc_words, rc_tags = inputs
-        encoded, (tag, lc, rc) = self._encode_tag_rows(tags, lc_tags, rc_tags)
-        (right,) = self.context([rc_words, encoded[rc]])
-        return self.step([word, encoded[tag], lc_words, encoded[lc], lc_pos, right])[0]
+        encoded, (tag, lc, rc), pad = self._encode_tag_rows(tags, lc_tags, rc_tags)
+        right = self._right(rc_words, encoded, rc, pad)
+        real = real_rows(_is_pad(lc_words, lc, pad, lc_pos), False)
+        return self._step(word, encoded[tag], right, lc_words, encoded[lc], lc_pos, real)
 
-    def rows(self, sentences, analyses, pos_labels=None) -> _TokenRows:
+    def rows(self, sentences, analyses, pos_labels=None) -> Steps:
         statics, lengths = self._statics(sentences, analyses)
         cat = lambda name, shape: _concat([getattr(st, name) for st in statics], shape, np.int32)  # noqa: E731
-        encoded, (tag, lc, rc) = self._encode_tag_rows(
+        encoded, (tag, lc, rc), pad = self._encode_tag_rows(
             cat("tags", (15,)), cat("lc_tags", (WINDOW, 15)), cat("rc_tags", (WINDOW, 15))
         )
-        rc_words = cat("rc_words", (WINDOW,)).astype(np.float32)
-        parts = [
-            self.context([rc_words[s : s + CHUNK], encoded[rc[s : s + CHUNK]]])[0]
-            for s in range(0, len(tag), CHUNK)
-        ]
-        right = _concat(parts, (parts[0].shape[1] if parts else 0,))
-        per_token = [
-            cat("word", (1,)).astype(np.float32),
-            tag,
-            cat("lc_words", (WINDOW,)).astype(np.float32),
-            lc,
-            right,
-        ]
+        right = self._right(cat("rc_words", (WINDOW,)).astype(np.float32), encoded, rc, pad)
+        word = cat("word", (1,)).astype(np.float32)
+        lc_words = cat("lc_words", (WINDOW,)).astype(np.float32)
 
-        def assemble(static, history):
-            word, tag_enc, lc_words, lc_enc, right_h = static
-            return [word, tag_enc, lc_words, lc_enc, history, right_h]
+        def predict(tokens: np.ndarray, t: int, history: np.ndarray) -> np.ndarray:
+            return self._step(
+                word[tokens],
+                encoded[tag[tokens]],
+                right[tokens],
+                lc_words[tokens],
+                encoded[lc[tokens]],
+                history,
+                _step_real(len(tokens), t),
+            )
 
-        return _TokenRows(lengths, per_token, assemble, gathered={1: encoded, 3: encoded})
+        return Steps(lengths, predict)
 
 
 class FastTreeStackDp(_FastTreeStack):
+    @cached_property
+    def left(self) -> PaddedStack:
+        return self._word_windows("left_context", False, 1)
+
+    @cached_property
+    def right(self) -> PaddedStack:
+        return self._word_windows("right_context", True, 1)
+
+    @cached_property
+    def step(self) -> PaddedStack:
+        shapes = self.graphs["step"].input_shapes
+        word, tag, pos, left, right = (shapes[i][-1] for i in range(5))
+        labels = self.spec.output_width
+        return PaddedStack(
+            self.graphs["step"],
+            lambda k: [
+                _zeros(word),
+                _zeros(tag),
+                _zeros(pos),
+                _zeros(left),
+                _zeros(right),
+                _zeros(k, labels),
+            ],
+            False,
+        )
+
+    def _contexts(self, encoded, pad, lc_words, lc, lc_pos, rc_words, rc, rc_pos):
+        real_l = real_rows(_is_pad(lc_words, lc, pad, lc_pos), False)
+        real_r = real_rows(_is_pad(rc_words, rc, pad, rc_pos), True)
+        left = self.left(
+            real_l, lambda rows, cols: [lc_words[rows, cols], encoded[lc[rows, cols]], lc_pos[rows, cols]]
+        )
+        right = self.right(
+            real_r, lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]], rc_pos[rows, cols]]
+        )
+        return left, right
+
+    def _step(self, word, tag_enc, pos, left, right, history, real) -> np.ndarray:
+        return self.step(
+            real,
+            lambda rows, cols: [
+                word[rows],
+                tag_enc[rows],
+                pos[rows],
+                left[rows],
+                right[rows],
+                history[rows, cols],
+            ],
+        )
+
     def probs_from_rows(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         word, tags, pos, lc_words, lc_tags, lc_pos, history, rc_words, rc_tags, rc_pos = inputs
-        encoded, (tag, lc, rc) = self._encode_tag_rows(tags, lc_tags, rc_tags)
-        left, right = self.context([lc_words, encoded[lc], lc_pos, rc_words, encoded[rc], rc_pos])
-        return self.step([word, encoded[tag], pos, left, right, history])[0]
+        encoded, (tag, lc, rc), pad = self._encode_tag_rows(tags, lc_tags, rc_tags)
+        left, right = self._contexts(encoded, pad, lc_words, lc, lc_pos, rc_words, rc, rc_pos)
+        real = real_rows(~history.any(axis=2), False)
+        return self._step(word, encoded[tag], pos, left, right, history, real)
 
-    def rows(self, sentences, analyses, pos_labels) -> _TokenRows:
+    def rows(self, sentences, analyses, pos_labels) -> Steps:
         statics = [
             treestack.treestack_dp_static(s, a, p)
             for s, a, p in zip(sentences, analyses, pos_labels, strict=True)
         ]
         lengths = np.array([st.n for st in statics], np.int64)
         base = lambda name, shape: _concat([getattr(st.base, name) for st in statics], shape, np.int32)  # noqa: E731
-        encoded, (tag, lc, rc) = self._encode_tag_rows(
+        encoded, (tag, lc, rc), pad = self._encode_tag_rows(
             base("tags", (15,)), base("lc_tags", (WINDOW, 15)), base("rc_tags", (WINDOW, 15))
         )
         # PoS id windows: 40 zeros + ids + 40 zeros per sentence, as VNLP's pre/post padding.
-        pos = _concat([st.pos_ids[:, None] for st in statics], (1,), np.int32).astype(np.float32)
-        lc_pos = _concat(
-            [np.stack([st.padded_pos[t : t + WINDOW] for t in range(st.n)]) for st in statics if st.n],
-            (WINDOW,),
-            np.int32,
-        ).astype(np.float32)
-        rc_pos = _concat(
-            [
-                np.stack([st.padded_pos[t + WINDOW + 1 : t + 2 * WINDOW + 1] for t in range(st.n)])
-                for st in statics
-                if st.n
-            ],
-            (WINDOW,),
-            np.int32,
-        ).astype(np.float32)
-        lc_words = base("lc_words", (WINDOW,)).astype(np.float32)
-        rc_words = base("rc_words", (WINDOW,)).astype(np.float32)
-        parts = [
-            self.context(
-                [
-                    lc_words[s : s + CHUNK],
-                    encoded[lc[s : s + CHUNK]],
-                    lc_pos[s : s + CHUNK],
-                    rc_words[s : s + CHUNK],
-                    encoded[rc[s : s + CHUNK]],
-                    rc_pos[s : s + CHUNK],
-                ]
+        padded = _concat([st.padded_pos for st in statics], (), np.int32)
+        sizes = np.array([len(st.padded_pos) for st in statics], np.int64)
+        firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        starts = _concat([f + np.arange(st.n) for f, st in zip(firsts, statics, strict=True)], (), np.int64)
+        pos = padded[starts + WINDOW][:, None].astype(np.float32)
+        lc_pos = padded[starts[:, None] + _WINDOW].astype(np.float32)
+        rc_pos = padded[starts[:, None] + WINDOW + 1 + _WINDOW].astype(np.float32)
+        left, right = self._contexts(
+            encoded,
+            pad,
+            base("lc_words", (WINDOW,)).astype(np.float32),
+            lc,
+            lc_pos,
+            base("rc_words", (WINDOW,)).astype(np.float32),
+            rc,
+            rc_pos,
+        )
+        word = base("word", (1,)).astype(np.float32)
+
+        def predict(tokens: np.ndarray, t: int, history: np.ndarray) -> np.ndarray:
+            return self._step(
+                word[tokens],
+                encoded[tag[tokens]],
+                pos[tokens],
+                left[tokens],
+                right[tokens],
+                history,
+                _step_real(len(tokens), t),
             )
-            for s in range(0, len(tag), CHUNK)
-        ]
-        width = parts[0][0].shape[1] if parts else 0
-        left = _concat([p[0] for p in parts], (width,))
-        right = _concat([p[1] for p in parts], (width,))
-        per_token = [base("word", (1,)).astype(np.float32), tag, pos, left, right]
 
-        def assemble(static, history):
-            word, tag_enc, pos_id, left_h, right_h = static
-            return [word, tag_enc, pos_id, left_h, right_h, history]
-
-        return _TokenRows(lengths, per_token, assemble, gathered={1: encoded})
+        return Steps(lengths, predict)
 
 
 class FastStemmer:
-    def __init__(self, spec: ModelSpec, graphs: dict[str, Runner]) -> None:
+    def __init__(self, spec: ModelSpec, graphs: dict) -> None:
         self.spec = spec
+        self.graphs = graphs
         self.surface_encoder = graphs["surface_encoder"]
         self.candidates = graphs["candidates"]
         self.score = graphs["score"]
 
+    @cached_property
+    def _pad_surface(self) -> list[np.ndarray]:
+        chars = np.zeros((1, self.surface_encoder.input_shapes[0][-1]), np.int32)
+        return [e[0] for e in self.surface_encoder.run_all([chars])]
+
+    @cached_property
+    def left(self) -> PaddedStack:
+        pad = self._pad_surface[0]
+        return PaddedStack(self.graphs["left_context"], lambda k: [_pad_window(pad, k)], False)
+
+    @cached_property
+    def right(self) -> PaddedStack:
+        pad = self._pad_surface[1]
+        return PaddedStack(self.graphs["right_context"], lambda k: [_pad_window(pad, k)], True)
+
+    def _contexts(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Left and right context encodings of (tokens, 40, 15) character windows."""
+        n, window, length = left.shape
+        unique, inverse, pad = _with_pad_row(
+            np.concatenate([left.reshape(-1, length), right.reshape(-1, length)])
+        )
+        left_enc, right_enc = self.surface_encoder.run_all([unique.astype(np.int32)])
+        left_ids = inverse[: n * window].reshape(n, window)
+        right_ids = inverse[n * window :].reshape(n, window)
+        left_h = self.left(
+            real_rows(left_ids == pad, False), lambda rows, cols: [left_enc[left_ids[rows, cols]]]
+        )
+        right_h = self.right(
+            real_rows(right_ids == pad, True), lambda rows, cols: [right_enc[right_ids[rows, cols]]]
+        )
+        return left_h, right_h
+
+    def _score(self, left_h: np.ndarray, right_h: np.ndarray, encoded: np.ndarray) -> np.ndarray:
+        out = [
+            self.score.run_all([left_h[s : s + CHUNK], right_h[s : s + CHUNK], encoded[s : s + CHUNK]])[0]
+            for s in range(0, len(left_h), CHUNK)
+        ]
+        return np.concatenate(out)
+
+    def _encode_candidates(self, stems: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """(tokens, 10, width) encodings of (tokens, 10, 10) stems and (tokens, 10, 15) tags.
+
+        Each distinct analysis (stem ‖ tags row) is encoded once; empty slots are one zero row."""
+        n, slots, split = stems.shape
+        # Distinct candidate lists first (frequent words repeat), then distinct analyses among them.
+        lists, list_ids = _unique_rows(np.concatenate([stems.reshape(n, -1), tags.reshape(n, -1)], axis=1))
+        analyses = np.concatenate(
+            [
+                lists[:, : slots * split].reshape(-1, split),
+                lists[:, slots * split :].reshape(len(lists) * slots, -1),
+            ],
+            axis=1,
+        )
+        unique, inverse, _ = _with_pad_row(analyses.astype(np.int32))
+        (encoded,) = self.candidates.run_all([unique[:, :split], unique[:, split:]])
+        return encoded[inverse].reshape(len(lists), slots, -1)[list_ids]
+
     def probs_from_rows(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         stems, tags, left, right = inputs
-        n, window, length = left.shape
-        chars = np.concatenate([left.reshape(-1, length), right.reshape(-1, length)])
-        unique, inverse = _unique_rows(chars)
-        left_enc, right_enc = self.surface_encoder([unique.astype(np.int32)])
-        left_rows = left_enc[inverse[: n * window]].reshape(n, window, -1)
-        right_rows = right_enc[inverse[n * window :]].reshape(n, window, -1)
-        (encoded,) = self.candidates([stems.astype(np.int32), tags.astype(np.int32)])
-        return self.score([left_rows, right_rows, encoded])[0]
+        return self._score(*self._contexts(left, right), self._encode_candidates(stems, tags))
 
     def probs(
         self, sentences: Sequence[Sequence[str]], candidates: Sequence[Sequence[Sequence[str]]]
@@ -246,33 +451,10 @@ class FastStemmer:
         """Probabilities over candidate slots for every token of every sentence."""
         inputs = [stemmer_inputs(s, c) for s, c in zip(sentences, candidates, strict=True)]
         stems, tags, left, right = (np.concatenate([x[k] for x in inputs]) for k in range(4))
-        # Candidate encodings depend only on the token's candidate list: encode each distinct one once.
-        block = np.concatenate([stems.reshape(len(stems), -1), tags.reshape(len(tags), -1)], axis=1)
-        unique, inverse = _unique_rows(block)
-        split = stems.shape[1] * stems.shape[2]
-        (encoded,) = self.candidates(
-            [
-                np.ascontiguousarray(unique[:, :split].reshape(-1, *stems.shape[1:])),
-                np.ascontiguousarray(unique[:, split:].reshape(-1, *tags.shape[1:])),
-            ]
-        )
-        n, window, length = left.shape
-        chars = np.concatenate([left.reshape(-1, length), right.reshape(-1, length)])
-        unique_chars, char_inverse = _unique_rows(chars)
-        left_enc, right_enc = self.surface_encoder([unique_chars])
-        left_ids = char_inverse[: n * window].reshape(n, window)
-        right_ids = char_inverse[n * window :].reshape(n, window)
-        out = [
-            self.score(
-                [
-                    left_enc[left_ids[s : s + CHUNK]],
-                    right_enc[right_ids[s : s + CHUNK]],
-                    encoded[inverse[s : s + CHUNK]],
-                ]
-            )[0]
-            for s in range(0, n, CHUNK)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, stems.shape[1]), np.float32)
+        if not len(stems):
+            return np.zeros((0, stems.shape[1]), np.float32)
+        left_h, right_h = self._contexts(left, right)
+        return self._score(left_h, right_h, self._encode_candidates(stems, tags))
 
 
 FAST = {

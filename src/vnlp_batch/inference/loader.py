@@ -1,16 +1,22 @@
-"""The tf.data loader: Parquet record batches → VNLP tokenization → length-grouped batches → prefetch.
+"""The tf.data loader: Parquet record batches → chunks → tokenization → length-grouped batches → prefetch.
 
-Rows travel in chunks (one Parquet record batch each). Within a chunk, rows are sorted by token count
-and cut into decoder batches of `batch_size`, so a batch holds sentences of similar length; each
-batch carries the chunk id and the rows' positions in it, so the consumer can put every row back in
-input order before writing. `prefetch` runs reading and tokenization on a background thread while the
-decoders (onnxruntime, which releases the GIL) work on the previous batch.
+Rows travel in chunks, cut from the file's record batches (several of them when row groups are small)
+so that a chunk holds a planned number of rows: one decoder batch first, then two, four, and from
+then on CHUNK_BATCHES. The first batch is thus ready after one batch of rows is tokenized, and the
+decoders start while the rest is still being read; later chunks are large enough to group sentences
+of similar length. Within a chunk, rows are sorted by token count and cut into decoder batches of
+`batch_size`; each batch carries the chunk id and the rows' positions in it, so the consumer can put
+every row back in input order before writing. `prefetch` runs reading and tokenization on a
+background thread while the decoders (onnxruntime, which releases the GIL) work on the previous batch.
+Tokens are VNLP's `TreebankWordTokenize`, computed by the exact cached equivalent in
+`featurize/treebank.py`.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +24,12 @@ import numpy as np
 import pyarrow as pa
 
 from vnlp_batch.corpus.reader import iter_record_batches
+from vnlp_batch.featurize.treebank import treebank_word_tokenize
 from vnlp_batch.vnlp_env import tensorflow
 
 CHUNK_BATCHES = 8  # decoder batches per chunk: the window inside which rows are grouped by length
+# Decoder batches in the first chunks: the first batch waits for one batch of rows, not CHUNK_BATCHES.
+RAMP_BATCHES = (1, 2, 4)
 
 
 @dataclass
@@ -68,20 +77,67 @@ def _row_status(text: object, tokens: list[str], max_tokens: int) -> str | None:
 
 
 def _tokenize(text: object) -> tuple[list[str], str | None]:
-    from vnlp.tokenizer import TreebankWordTokenize
-
     if text is None or not str(text).strip():
         return [], None
     try:
-        return TreebankWordTokenize(str(text)), None
+        return treebank_word_tokenize(str(text)), None
     except Exception as exc:  # a hostile row must not stop the file
         return [], f"error:tokenize: {exc.__class__.__name__}: {exc}"
+
+
+def chunk_rows(batch_size: int) -> Iterator[int]:
+    """Rows of chunk 0, 1, 2, …: the ramp (RAMP_BATCHES batches), then CHUNK_BATCHES batches each."""
+    for batches in itertools.chain(RAMP_BATCHES, itertools.repeat(CHUNK_BATCHES)):
+        yield batches * batch_size
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """A chunk's row positions, sorted by token count (stably) and cut into decoder batches."""
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable").astype(np.int32)
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def _concat(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(parts) == 1:
+        return parts[0]
+    # combine_chunks unifies dictionary-encoded columns whose batches carry different dictionaries.
+    return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+
+
+def _chunks(file: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """`file`'s rows in order, regrouped into record batches of `chunk_rows(batch_size)` rows (the
+    last one shorter). Row groups bound the reader's batches, so a chunk may span several of them."""
+    sizes = chunk_rows(batch_size)
+    target = next(sizes)
+    parts: list[pa.RecordBatch] = []
+    buffered = 0
+    for record_batch in iter_record_batches(file, batch_size * CHUNK_BATCHES):
+        parts.append(record_batch)
+        buffered += record_batch.num_rows
+        while buffered >= target:
+            # Slices are zero-copy; only a chunk spanning several record batches is copied.
+            take, rest, need = [], [], target
+            for part in parts:
+                if need >= part.num_rows:
+                    take.append(part)
+                    need -= part.num_rows
+                elif need > 0:
+                    take.append(part.slice(0, need))
+                    rest.append(part.slice(need))
+                    need = 0
+                else:
+                    rest.append(part)
+            yield _concat(take)
+            parts, buffered = rest, buffered - target
+            target = next(sizes)
+    if buffered:
+        yield _concat(parts)
 
 
 def _batches(
     file: Path, text_column: str, batch_size: int, max_tokens: int, store: ChunkStore
 ) -> Iterator[tuple]:
-    for index, record_batch in enumerate(iter_record_batches(file, batch_size * CHUNK_BATCHES)):
+    for index, record_batch in enumerate(_chunks(file, batch_size)):
         store.put(Chunk(index, record_batch, record_batch.num_rows))
         texts = record_batch.column(text_column).to_pylist()
         tokens, status = [], []
@@ -90,12 +146,10 @@ def _batches(
             state = error or _row_status(text, toks, max_tokens)
             tokens.append(toks if state is None else [])
             status.append(state or "")
-        order = np.argsort([len(t) for t in tokens], kind="stable")
-        for start in range(0, len(order), batch_size):
-            positions = order[start : start + batch_size]
+        for positions in length_sorted_batches([len(t) for t in tokens], batch_size):
             yield (
                 np.int64(index),
-                positions.astype(np.int32),
+                positions,
                 [("" if texts[p] is None else str(texts[p])).encode() for p in positions],
                 [[t.encode() for t in tokens[p]] for p in positions],
                 [status[p].encode() for p in positions],

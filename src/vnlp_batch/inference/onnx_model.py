@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ class OnnxModel:
     metadata: OnnxMetadata
     session: Any
     input_names: list[str]
+    output_names: list[str]
+    input_shapes: list[list[int | str | None]]
     max_rows: int  # rows per session.run; bounds peak memory on huge batches
     sha256: str
     input_dtypes: list[np.dtype]
@@ -38,7 +40,17 @@ class OnnxModel:
         dtypes = [
             np.dtype(np.int32 if i.type == "tensor(int32)" else np.float32) for i in session.get_inputs()
         ]
-        return cls(MODELS[meta.model], meta, session, names, max_rows, sha256_file(Path(path)), dtypes)
+        return cls(
+            MODELS[meta.model],
+            meta,
+            session,
+            names,
+            [o.name for o in session.get_outputs()],
+            [list(i.shape) for i in session.get_inputs()],
+            max_rows,
+            sha256_file(Path(path)),
+            dtypes,
+        )
 
     @property
     def providers(self) -> list[str]:
@@ -51,7 +63,7 @@ class OnnxModel:
     def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Every output, running at most max_rows rows per session.run."""
         # Callers hand over ids as ints or floats; the graph's declared input types decide.
-        inputs = [np.asarray(x, dtype) for x, dtype in zip(inputs, self.input_dtypes, strict=True)]
+        inputs = [np.ascontiguousarray(x, dtype) for x, dtype in zip(inputs, self.input_dtypes, strict=True)]
         rows = len(inputs[0])
         if rows <= self.max_rows:
             return self.session.run(None, dict(zip(self.input_names, inputs, strict=True)))
@@ -72,6 +84,7 @@ class LoadedModel:
     metadata: OnnxMetadata
     graphs: dict[str, OnnxModel]
     decoder: str  # "fast" or "monolithic"
+    _fast: Any = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, paths: dict[str, Path], runtime: RuntimeConfig, max_rows: int = 4096) -> LoadedModel:
@@ -105,11 +118,14 @@ class LoadedModel:
         return {role: g.sha256 for role, g in self.graphs.items()}
 
     def fast(self):
-        """The fast decoder over this model's graphs (None when decoding monolithically)."""
+        """The fast decoder over this model's graphs (None when decoding monolithically).
+
+        One per loaded model: it holds the padding-state tables, built on first use."""
         from vnlp_batch.inference.fast import FAST
 
         if self.decoder != "fast":
             return None
-        return FAST[self.spec.family](
-            self.spec, {r: g.run_all for r, g in self.graphs.items() if r != "monolithic"}
-        )
+        if self._fast is None:
+            graphs = {r: g for r, g in self.graphs.items() if r != "monolithic"}
+            self._fast = FAST[self.spec.family](self.spec, graphs)
+        return self._fast

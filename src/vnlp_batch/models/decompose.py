@@ -4,14 +4,19 @@ Each graph is a Keras functional model built from the *same layer objects* (so t
 VNLP's model, exported and verified like the monolithic graph. Composed, they compute what the
 monolithic model computes for every row, only without repeating work:
 
-- spucontext (PoS, NER, DP): `word_encoder` runs WORD_RNN once per distinct word form in a batch
-  (the monolithic graph re-encodes the word and its 80 context words for every token: 84–86 % of its
-  work); `context` runs the left and right context GRU stacks over the gathered encodings once per
-  token, before decoding; `step` holds what depends on earlier predictions — the history GRU stack and
-  the MLP — and is the only graph inside the decoding loop.
-- stemmer: `surface_encoder` runs the left and right surface BiGRUs once per distinct token (87 % of
-  the work), `candidates` encodes a token's candidate stems and tags once per distinct token, and
-  `score` runs the two context GRUs and the scoring head once per token.
+- Per-word encoders (SPUContext `word_encoder`, the stemmer's `surface_encoder` and `candidates`,
+  TreeStack `tag_encoder`) run once per distinct word form in a batch instead of 81 times per token.
+- Context stacks that do not read the model's own predictions (`left_context`, `right_context`) run
+  once per token before decoding; `step` holds what does — a history stack and the MLP — and is the
+  only graph inside the decoding loop (the stemmer's `score` is its head, run once per token).
+- Every GRU stack that reads its window's padding first (forward stacks over pre-padded windows,
+  and `go_backwards` stacks over post-padded ones) takes each layer's initial state as an input
+  (`h1`, `h2`, …) and a window of any length: the decoder feeds only the window's real rows and the
+  state each layer has after the padding rows it skips, computed once per model
+  (`inference/padded.py`). The graphs output those states (`state1`, …) so the decoder can build that
+  table with the same graphs. In a two-layer `go_backwards` stack the second layer reads the padding
+  *last*, so it still runs all 40 steps: its input is the first layer's outputs on the skipped
+  padding (input `tail`) followed by the first layer's outputs on the real rows.
 """
 
 from __future__ import annotations
@@ -53,40 +58,99 @@ def _head_after(model: Any, start: Any) -> list[Any]:
     return chain
 
 
+def _grus(stack: Any) -> list[Any]:
+    """The GRU layers of a VNLP stack: a Sequential of GRUs (and Dropouts), or a single GRU layer."""
+    layers = stack.layers if hasattr(stack, "layers") else [stack]
+    kinds = {type(layer).__name__ for layer in layers}
+    assert kinds <= {"GRU", "Dropout"}, f"{stack.name}: unexpected layers {kinds}"
+    # Dropout is the identity at inference: the stack is its GRUs.
+    return [layer for layer in layers if type(layer).__name__ == "GRU"]
+
+
+@dataclass
+class _Stack:
+    """A GRU stack applied from given initial states: its Keras inputs and outputs."""
+
+    state_inputs: list[Any]  # h1.. (and tail) Keras inputs, in graph input order
+    state_names: list[str]
+    output: Any  # the stack's output (final state of its last layer)
+    states: list[Any]  # state1.. outputs: final state of each layer that takes an initial state
+
+
+def _apply_stack(keras: Any, stack: Any, x: Any) -> _Stack:
+    """`stack` over window `x` (any length), each padding-first layer starting from an input state."""
+    grus = _grus(stack)
+    backward = grus[0].go_backwards
+    assert all(g.go_backwards == backward for g in grus), f"{stack.name}: mixed directions"
+
+    def final(layer: Any, sequence: Any) -> Any:
+        # A distinct tensor even when it is also the stack's output: graph outputs must not alias.
+        last = sequence[:, -1] if layer.return_sequences else sequence
+        return keras.layers.Activation("linear")(last)
+
+    # Forward stacks read the padding first in every layer; go_backwards stacks only in layer 1.
+    starting = grus if not backward else grus[:1]
+    inputs = [keras.Input((g.units,), name=f"h{i + 1}") for i, g in enumerate(starting)]
+    names = [f"h{i + 1}" for i in range(len(starting))]
+    states, s = [], x
+    for layer, h in zip(starting, inputs, strict=True):
+        s = layer(s, initial_state=h)
+        states.append(final(layer, s))
+    if backward and len(grus) > 1:
+        tail = keras.Input((None, grus[0].units), name="tail")
+        inputs.append(tail)
+        names.append("tail")
+        # Layer 1's outputs come in processing order (pads first): the skipped pads' outputs lead.
+        s = keras.layers.Concatenate(axis=1)([tail, s])
+        for layer in grus[1:]:
+            s = layer(s)
+    return _Stack(inputs, names, s, states)
+
+
+def _graph(
+    role: str, keras: Any, inputs: dict[str, Any], applied: _Stack | None, output: Any, output_name: str
+) -> Graph:
+    """A graph of `inputs` (then the stack's state inputs) → `output` (then the stack's final states)."""
+    state_inputs = applied.state_inputs if applied else []
+    states = applied.states if applied else []
+    model = keras.Model([*inputs.values(), *state_inputs], [output, *states])
+    names = (*inputs, *(applied.state_names if applied else []))
+    return Graph(role, model, names, (output_name, *(f"state{i + 1}" for i in range(len(states)))))
+
+
+def _input(keras: Any, name: str, shape: tuple[Any, ...], dtype: str = "float32") -> tuple[str, Any]:
+    return name, keras.Input(shape, name=name, dtype=dtype)
+
+
 def spucontext_graphs(model: Any) -> list[Graph]:
-    tf = tensorflow()
-    keras = tf.keras
+    keras = tensorflow().keras
     (concat,) = _layers_of(model, "Concatenate")
     word_stack, left_stack, right_stack, history_stack = _inbound(concat)
     word_rnn = _layers_of(model, "TimeDistributed")[0].layer  # Sequential[Embedding, GRU stack]
     pieces = model.inputs[0].shape[-1]
     width = word_stack.output_shape[-1]
-    window = model.inputs[1].shape[1]
     history_width = model.inputs[3].shape[-1]
 
     word = keras.Input((pieces,), name="pieces")
     word_encoder = keras.Model(word, word_rnn(word))
+    graphs = [Graph("word_encoder", word_encoder, ("pieces",), ("encoding",))]
+    for side, stack in (("left", left_stack), ("right", right_stack)):
+        name, window = _input(keras, f"{side}_encodings", (None, width))
+        applied = _apply_stack(keras, stack, window)
+        graphs.append(_graph(f"{side}_context", keras, {name: window}, applied, applied.output, side))
 
-    left_in = keras.Input((window, width), name="left_encodings")
-    right_in = keras.Input((window, width), name="right_encodings")
-    context = keras.Model([left_in, right_in], [left_stack(left_in), right_stack(right_in)])
-
-    inputs = [keras.Input((width,), name=n) for n in ("word", "left", "right")]
-    history = keras.Input((window, history_width), name="history")
-    x = concat([*inputs, history_stack(history)])
+    rows = dict(_input(keras, n, (width,)) for n in ("word", "left", "right"))
+    name, history = _input(keras, "history", (None, history_width))
+    applied = _apply_stack(keras, history_stack, history)
+    x = concat([*rows.values(), applied.output])
     for layer in _head_after(model, concat):
         x = layer(x)
-    step = keras.Model([*inputs, history], x)
-    return [
-        Graph("word_encoder", word_encoder, ("pieces",), ("encoding",)),
-        Graph("context", context, ("left_encodings", "right_encodings"), ("left", "right")),
-        Graph("step", step, ("word", "left", "right", "history"), ("probs",)),
-    ]
+    graphs.append(_graph("step", keras, {**rows, name: history}, applied, x, "probs"))
+    return graphs
 
 
 def stemmer_graphs(model: Any) -> list[Graph]:
-    tf = tensorflow()
-    keras = tf.keras
+    keras = tensorflow().keras
     char_embedding, tag_embedding = _layers_of(model, "Embedding")
     left_context, right_context = _layers_of(model, "GRU")
     left_surface = _inbound(left_context)[0]
@@ -96,148 +160,154 @@ def stemmer_graphs(model: Any) -> list[Graph]:
     candidate_activation, context_activation = _layers_of(model, "Activation")
     (dot,) = _layers_of(model, "Dot")
     surface_len = model.inputs[2].shape[-1]
-    window = model.inputs[2].shape[1]
     analyses, stem_len, tag_len = model.inputs[0].shape[1], model.inputs[0].shape[2], model.inputs[1].shape[2]
 
     chars = keras.Input((surface_len,), name="chars", dtype="int32")
     embedded = char_embedding(chars)
     surface_encoder = keras.Model(chars, [left_surface.layer(embedded), right_surface.layer(embedded)])
 
-    stems = keras.Input((analyses, stem_len), name="stems", dtype="int32")
-    tags = keras.Input((analyses, tag_len), name="tags", dtype="int32")
-    encoded_candidates = add_candidates([stem_td(char_embedding(stems)), tag_td(tag_embedding(tags))])
+    # One candidate analysis (stem characters, tags) per row: the TimeDistributed encoders' inner
+    # models, so each distinct analysis is encoded once, not once per slot of every token.
+    stems = keras.Input((stem_len,), name="stems", dtype="int32")
+    tags = keras.Input((tag_len,), name="tags", dtype="int32")
+    encoded_candidates = add_candidates(
+        [stem_td.layer(char_embedding(stems)), tag_td.layer(tag_embedding(tags))]
+    )
     candidates = keras.Model([stems, tags], candidate_activation(encoded_candidates))
-
-    width = left_surface.output_shape[-1]
-    left = keras.Input((window, width), name="left_surface")
-    right = keras.Input((window, width), name="right_surface")
-    encoded = keras.Input((analyses, candidate_activation.output_shape[-1]), name="candidates")
-    x = dot([encoded, context_activation(add_context([left_context(left), right_context(right)]))])
-    for layer in _head_after(model, dot):
-        x = layer(x)
-    score = keras.Model([left, right, encoded], x)
-    return [
+    graphs = [
         Graph("surface_encoder", surface_encoder, ("chars",), ("left", "right")),
         Graph("candidates", candidates, ("stems", "tags"), ("encoding",)),
-        Graph("score", score, ("left_surface", "right_surface", "candidates"), ("probs",)),
     ]
+
+    width = left_surface.output_shape[-1]
+    for side, gru in (("left", left_context), ("right", right_context)):
+        name, window = _input(keras, f"{side}_surface", (None, width))
+        applied = _apply_stack(keras, gru, window)
+        graphs.append(_graph(f"{side}_context", keras, {name: window}, applied, applied.output, side))
+
+    left = keras.Input((left_context.units,), name="left")
+    right = keras.Input((right_context.units,), name="right")
+    encoded = keras.Input((analyses, candidate_activation.get_output_shape_at(0)[-1]), name="candidates")
+    x = dot([encoded, context_activation(add_context([left, right]))])
+    for layer in _head_after(model, dot):
+        x = layer(x)
+    graphs.append(
+        Graph("score", keras.Model([left, right, encoded], x), ("left", "right", "candidates"), ("probs",))
+    )
+    return graphs
 
 
 def _treestack_parts(model: Any):
-    """TreeStack's shared pieces: word/tag(/PoS) embeddings, the tag encoder and the concatenations."""
+    """TreeStack's shared pieces: word/tag(/PoS) embeddings, the tag encoder and the final concat."""
     embeddings = _layers_of(model, "Embedding")
     distributed = _layers_of(model, "TimeDistributed")
     tag_rnn = distributed[0].layer  # the GRU stack shared by the current word and both contexts
     tag_embedding = _inbound(distributed[0])[0]
     word_embedding = next(e for e in embeddings if e.input_dim > 1000)
-    concats = {layer.name: layer for layer in _layers_of(model, "Concatenate")}
-    return word_embedding, tag_embedding, tag_rnn, embeddings, concats
+    final = model.layers[-1]
+    while type(final).__name__ != "Concatenate":
+        final = _inbound(final)[0]
+    return word_embedding, tag_embedding, tag_rnn, embeddings, final
+
+
+def _tag_encoder(keras: Any, tag_embedding: Any, tag_rnn: Any, tag_len: int) -> Graph:
+    tags = keras.Input((tag_len,), name="tags")
+    return Graph("tag_encoder", keras.Model(tags, tag_rnn(tag_embedding(tags))), ("tags",), ("encoding",))
+
+
+def _embedded_word(keras: Any, embedding: Any, ids: Any) -> Any:
+    return keras.layers.Reshape((embedding.output_dim,))(embedding(ids))
 
 
 def treestack_pos_graphs(model: Any) -> list[Graph]:
     """TreeStackPoS: tag_rnn (75 % of the work) once per distinct tag sequence, the right context once
     per token, and in the loop the left-context stack (it reads the PoS history) and the MLP."""
     keras = tensorflow().keras
-    word_embedding, tag_embedding, tag_rnn, _, _ = _treestack_parts(model)
-    final = model.layers[-1]
-    while type(final).__name__ != "Concatenate":
-        final = _inbound(final)[0]
+    word_embedding, tag_embedding, tag_rnn, _, final = _treestack_parts(model)
     current_concat, left_stack, right_stack = _inbound(final)
     right_concat = _inbound(right_stack)[0]
     left_concat = _inbound(left_stack)[0]
-    window = model.inputs[2].shape[1]
-    tag_len = model.inputs[1].shape[-1]
     width = tag_rnn.output_shape[-1]
-    embed = word_embedding.output_dim
+    graphs = [_tag_encoder(keras, tag_embedding, tag_rnn, model.inputs[1].shape[-1])]
 
-    tags = keras.Input((tag_len,), name="tags")
-    tag_encoder = keras.Model(tags, tag_rnn(tag_embedding(tags)))
+    right_in = dict(
+        [_input(keras, "right_words", (None,)), _input(keras, "right_tag_encodings", (None, width))]
+    )
+    words, tags = right_in.values()
+    applied = _apply_stack(keras, right_stack, right_concat([word_embedding(words), tags]))
+    graphs.append(_graph("right_context", keras, right_in, applied, applied.output, "right"))
 
-    rc_words = keras.Input((window,), name="right_words")
-    rc_tags = keras.Input((window, width), name="right_tag_encodings")
-    right = keras.Model([rc_words, rc_tags], right_stack(right_concat([word_embedding(rc_words), rc_tags])))
-
-    word = keras.Input((1,), name="word")
-    tag = keras.Input((width,), name="tag_encoding")
-    lc_words = keras.Input((window,), name="left_words")
-    lc_tags = keras.Input((window, width), name="left_tag_encodings")
-    lc_pos = keras.Input((window, model.inputs[4].shape[-1]), name="left_pos")
-    right_h = keras.Input((right_stack.output_shape[-1],), name="right")
-    current = current_concat([keras.layers.Reshape((embed,))(word_embedding(word)), tag])
-    left = left_stack(left_concat([word_embedding(lc_words), lc_tags, lc_pos]))
-    x = final([current, left, right_h])
+    rows = dict(
+        [
+            _input(keras, "word", (1,)),
+            _input(keras, "tag_encoding", (width,)),
+            _input(keras, "right", (right_stack.output_shape[-1],)),
+        ]
+    )
+    left_in = dict(
+        [
+            _input(keras, "left_words", (None,)),
+            _input(keras, "left_tag_encodings", (None, width)),
+            _input(keras, "history", (None, model.inputs[4].shape[-1])),
+        ]
+    )
+    words, tags, history = left_in.values()
+    applied = _apply_stack(keras, left_stack, left_concat([word_embedding(words), tags, history]))
+    word, tag, right = rows.values()
+    current = current_concat([_embedded_word(keras, word_embedding, word), tag])
+    x = final([current, applied.output, right])
     for layer in _head_after(model, final):
         x = layer(x)
-    step = keras.Model([word, tag, lc_words, lc_tags, lc_pos, right_h], x)
-    return [
-        Graph("tag_encoder", tag_encoder, ("tags",), ("encoding",)),
-        Graph("context", right, ("right_words", "right_tag_encodings"), ("right",)),
-        Graph(
-            "step",
-            step,
-            ("word", "tag_encoding", "left_words", "left_tag_encodings", "left_pos", "right"),
-            ("probs",),
-        ),
-    ]
+    graphs.append(_graph("step", keras, {**rows, **left_in}, applied, x, "probs"))
+    return graphs
 
 
 def treestack_dp_graphs(model: Any) -> list[Graph]:
     """TreeStackDP: tag_rnn once per distinct tag sequence; both word-context stacks once per token
     (they read PoS tags, not the parser's own output); in the loop the arc-label stack and the MLP."""
     keras = tensorflow().keras
-    word_embedding, tag_embedding, tag_rnn, embeddings, _ = _treestack_parts(model)
+    word_embedding, tag_embedding, tag_rnn, embeddings, final = _treestack_parts(model)
     pos_embedding = next(e for e in embeddings if e.input_dim < 100 and e is not tag_embedding)
-    final = model.layers[-1]
-    while type(final).__name__ != "Concatenate":
-        final = _inbound(final)[0]
     current_concat, left_stack, history_stack, right_stack = _inbound(final)
-    left_concat, right_concat = _inbound(left_stack)[0], _inbound(right_stack)[0]
-    window = model.inputs[3].shape[1]
-    tag_len = model.inputs[1].shape[-1]
     width = tag_rnn.output_shape[-1]
-
-    tags = keras.Input((tag_len,), name="tags")
-    tag_encoder = keras.Model(tags, tag_rnn(tag_embedding(tags)))
-
-    side = {}
-    for name in ("left", "right"):
-        side[name] = (
-            keras.Input((window,), name=f"{name}_words"),
-            keras.Input((window, width), name=f"{name}_tag_encodings"),
-            keras.Input((window,), name=f"{name}_pos"),
+    graphs = [_tag_encoder(keras, tag_embedding, tag_rnn, model.inputs[1].shape[-1])]
+    for side, stack in (("left", left_stack), ("right", right_stack)):
+        window = dict(
+            [
+                _input(keras, f"{side}_words", (None,)),
+                _input(keras, f"{side}_tag_encodings", (None, width)),
+                _input(keras, f"{side}_pos", (None,)),
+            ]
         )
-    outputs = [
-        stack(concat([word_embedding(w), t, pos_embedding(p)]))
-        for (w, t, p), stack, concat in (
-            (side["left"], left_stack, left_concat),
-            (side["right"], right_stack, right_concat),
-        )
-    ]
-    context = keras.Model([*side["left"], *side["right"]], outputs)
+        words, tags, pos = window.values()
+        x = _inbound(stack)[0]([word_embedding(words), tags, pos_embedding(pos)])
+        applied = _apply_stack(keras, stack, x)
+        graphs.append(_graph(f"{side}_context", keras, window, applied, applied.output, side))
 
-    word = keras.Input((1,), name="word")
-    tag = keras.Input((width,), name="tag_encoding")
-    pos = keras.Input((1,), name="pos")
-    left_h = keras.Input((left_stack.output_shape[-1],), name="left")
-    right_h = keras.Input((right_stack.output_shape[-1],), name="right")
-    history = keras.Input((window, model.inputs[6].shape[-1]), name="history")
-    current = current_concat(
+    rows = dict(
         [
-            keras.layers.Reshape((word_embedding.output_dim,))(word_embedding(word)),
-            tag,
-            keras.layers.Reshape((pos_embedding.output_dim,))(pos_embedding(pos)),
+            _input(keras, "word", (1,)),
+            _input(keras, "tag_encoding", (width,)),
+            _input(keras, "pos", (1,)),
+            _input(keras, "left", (left_stack.output_shape[-1],)),
+            _input(keras, "right", (right_stack.output_shape[-1],)),
         ]
     )
-    x = final([current, left_h, history_stack(history), right_h])
+    name, history = _input(keras, "history", (None, model.inputs[6].shape[-1]))
+    applied = _apply_stack(keras, history_stack, history)
+    word, tag, pos, left, right = rows.values()
+    current = current_concat(
+        [
+            _embedded_word(keras, word_embedding, word),
+            tag,
+            _embedded_word(keras, pos_embedding, pos),
+        ]
+    )
+    x = final([current, left, applied.output, right])
     for layer in _head_after(model, final):
         x = layer(x)
-    step = keras.Model([word, tag, pos, left_h, right_h, history], x)
-    context_inputs = tuple(f"{s}_{k}" for s in ("left", "right") for k in ("words", "tag_encodings", "pos"))
-    return [
-        Graph("tag_encoder", tag_encoder, ("tags",), ("encoding",)),
-        Graph("context", context, context_inputs, ("left", "right")),
-        Graph("step", step, ("word", "tag_encoding", "pos", "left", "right", "history"), ("probs",)),
-    ]
+    graphs.append(_graph("step", keras, {**rows, name: history}, applied, x, "probs"))
+    return graphs
 
 
 DECOMPOSITIONS: dict[str, Callable[[Any], list[Graph]]] = {

@@ -1,0 +1,107 @@
+"""Run a GRU stack over 40-row windows without re-running their padding.
+
+VNLP pads every context and history window to 40 rows, and every stack that reads the padding
+first (forward stacks over pre-padded windows, `go_backwards` stacks over post-padded ones) does the
+same arithmetic on it in every window: after k padding rows, layer i is in a state that depends on k
+only. `PaddedStack` computes those states once per model, with the same graph (`state1`, … outputs,
+see models/decompose.py), and then runs each window from the state after its padding over its real
+rows only. Windows are grouped by their number of real rows; a group runs as windows of its longest
+member, the shorter ones starting from an earlier padding state with their remaining padding rows in
+front: the same computation as the full window, only with its common prefix taken from the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+WINDOW = 40
+CHUNK = 1024  # windows per graph call: bounds the gathered (rows, L, width) block
+MERGE_RATIO = 0.8  # a group runs windows of at least this fraction of its longest one…
+SMALL_GROUP = 64  # …or any shorter ones while it has fewer windows than this
+
+# (rows, cols) → the graph's inputs for those windows, window inputs cut to `cols` of the 40 rows
+Inputs = Callable[[np.ndarray, slice], list[np.ndarray]]
+PadInputs = Callable[[int], list[np.ndarray]]  # k → inputs of one window of k padding rows
+
+
+def real_rows(is_pad: np.ndarray, backward: bool) -> np.ndarray:
+    """Rows of each window after its padding: 40 minus the run of padding rows at the reading start.
+
+    A real row equal to the padding row next to the padding is counted as padding: the same input,
+    so the same arithmetic.
+    """
+    leading = is_pad[:, ::-1] if backward else is_pad
+    return is_pad.shape[1] - np.cumprod(leading, axis=1).sum(axis=1)
+
+
+def groups(real: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(window length L, window indices) for every group; every window has 1 ≤ real ≤ L rows run."""
+    length = np.maximum(real, 1)  # a window of padding only runs its last padding row
+    order = np.argsort(-length, kind="stable")
+    ordered = length[order]
+    start = 0
+    while start < len(order):
+        top = int(ordered[start])
+        end = start + 1
+        while end < len(order) and (ordered[end] >= MERGE_RATIO * top or end - start < SMALL_GROUP):
+            end += 1
+        yield top, order[start:end]
+        start = end
+
+
+class PaddedStack:
+    """A graph over windows whose GRU stack starts from input states `h1…` (and `tail`).
+
+    `graph` is an OnnxModel-like object (`input_names`, `output_names`, `run_all`); its inputs are
+    the caller's inputs followed by the state inputs, its outputs the result followed by `state1…`.
+    """
+
+    def __init__(self, graph, pad_inputs: PadInputs, backward: bool) -> None:
+        self.graph = graph
+        self.backward = backward
+        self.states = [n for n in graph.input_names if n.startswith("h") and n[1:].isdigit()]
+        self.tail = "tail" in graph.input_names
+        self._table = self._pad_states(pad_inputs)
+
+    def _pad_states(self, pad_inputs: PadInputs) -> list[np.ndarray]:
+        """Per state input: (41, units) — the layer's state after k = 0…40 padding rows."""
+        tables: list[list[np.ndarray]] = [[] for _ in self.states]
+        for k in range(1, WINDOW + 1):
+            zeros = [np.zeros((1, self._units(i)), np.float32) for i in range(len(self.states))]
+            tail = [np.zeros((1, WINDOW - k, self._units(0)), np.float32)] if self.tail else []
+            outputs = self.graph.run_all([*pad_inputs(k), *zeros, *tail])
+            for i in range(len(self.states)):
+                tables[i].append(outputs[1 + i][0])
+        return [np.concatenate([np.zeros((1, len(t[0])), np.float32), np.stack(t)]) for t in tables]
+
+    def _units(self, i: int) -> int:
+        return self.graph.input_shapes[self.graph.input_names.index(self.states[i])][-1]
+
+    def __call__(self, real: np.ndarray, inputs: Inputs) -> np.ndarray:
+        """The graph's first output for every window; `real[w]` = real rows of window w (0…40)."""
+        out: np.ndarray | None = None
+        for length, members in groups(real):
+            skipped = WINDOW - length
+            cols = slice(0, length) if self.backward else slice(skipped, WINDOW)
+            for s in range(0, len(members), CHUNK):
+                rows = members[s : s + CHUNK]
+                states = [np.broadcast_to(t[skipped], (len(rows), t.shape[1])) for t in self._table]
+                # Layer 1's outputs on the skipped padding, in its reading order (1, 2, … pad rows).
+                tail = (
+                    [
+                        np.broadcast_to(
+                            self._table[0][1 : skipped + 1], (len(rows), skipped, self._table[0].shape[1])
+                        )
+                    ]
+                    if self.tail
+                    else []
+                )
+                result = self.graph.run_all([*inputs(rows, cols), *states, *tail])[0]
+                if out is None:
+                    out = np.empty((len(real), *result.shape[1:]), result.dtype)
+                out[rows] = result
+        if out is None:
+            raise ValueError("PaddedStack called with no windows")
+        return out

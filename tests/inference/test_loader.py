@@ -1,0 +1,120 @@
+"""The tf.data loader on its own (no model): chunk sizes, batch grouping, order, statuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from vnlp_batch.featurize.treebank import treebank_word_tokenize
+from vnlp_batch.inference.loader import (
+    CHUNK_BATCHES,
+    RAMP_BATCHES,
+    ChunkStore,
+    DecoderBatch,
+    chunk_rows,
+    length_sorted_batches,
+    load,
+)
+
+
+def _write(path: Path, texts: list[str | None], row_group_size: int, dictionary: bool = False) -> Path:
+    column = pa.array(texts, pa.string())
+    if dictionary:
+        column = column.dictionary_encode()
+    table = pa.table({"id": pa.array(range(len(texts)), pa.int64()), "text": column})
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return path
+
+
+def _texts(n: int) -> list[str]:
+    # Lengths 1..7 tokens in a pattern that is not already sorted.
+    return [" ".join(["kelime"] * (1 + (i * 5) % 7)) + f" {i}." for i in range(n)]
+
+
+def _run(path: Path, batch_size: int, max_tokens: int = 2000) -> tuple[list[DecoderBatch], ChunkStore]:
+    store = ChunkStore()
+    return list(load(path, "text", batch_size, max_tokens, store)), store
+
+
+def _restore(batches: list[DecoderBatch], store: ChunkStore) -> list[tuple]:
+    """Every row back in input order, as the stage does it: chunk by chunk, position by position."""
+    rows: dict[int, dict[int, tuple]] = {}
+    for b in batches:
+        for i, p in enumerate(b.positions):
+            rows.setdefault(b.chunk, {})[int(p)] = (b.texts[i], b.tokens[i], b.status[i])
+    out = []
+    for chunk in sorted(rows):
+        chunk_rows_ = rows[chunk]
+        record_batch = store.pop(chunk).record_batch
+        assert sorted(chunk_rows_) == list(range(record_batch.num_rows))
+        ids = record_batch.column("id").to_pylist()
+        out += [(ids[p], *chunk_rows_[p]) for p in range(record_batch.num_rows)]
+    return out
+
+
+def test_chunk_rows_ramp_up_then_stay() -> None:
+    sizes = chunk_rows(10)
+    first = [next(sizes) for _ in range(len(RAMP_BATCHES) + 3)]
+    assert first == [10 * b for b in RAMP_BATCHES] + [10 * CHUNK_BATCHES] * 3
+    assert first[0] == 10  # the first decoder batch waits for one batch of rows only
+
+
+def test_length_sorted_batches_cut_a_stable_sort() -> None:
+    lengths = [3, 1, 2, 1, 3, 0, 2]
+    batches = length_sorted_batches(lengths, 3)
+    assert [b.tolist() for b in batches] == [[5, 1, 3], [2, 6, 0], [4]]
+    assert all(b.dtype == np.int32 for b in batches)
+
+
+@pytest.mark.parametrize("row_group_size", [7, 128, 10_000])
+def test_chunks_follow_the_ramp_across_row_groups_and_keep_every_row(
+    tmp_path: Path, row_group_size: int
+) -> None:
+    n, batch_size = 300, 16
+    texts = _texts(n)
+    batches, store = _run(_write(tmp_path / "in.parquet", texts, row_group_size), batch_size)
+
+    rows_per_chunk: dict[int, int] = {}
+    for b in batches:
+        rows_per_chunk[b.chunk] = rows_per_chunk.get(b.chunk, 0) + len(b.positions)
+        assert len(b.positions) <= batch_size
+        lengths = [len(t) for t in b.tokens]
+        assert lengths == sorted(lengths)
+    planned, sizes, left = [], chunk_rows(batch_size), n
+    while left:
+        planned.append(min(next(sizes), left))
+        left -= planned[-1]
+    assert [rows_per_chunk[c] for c in sorted(rows_per_chunk)] == planned
+    # Chunks arrive in order, and a chunk's batches are consecutive (the stage writes a chunk as soon
+    # as all its rows are back).
+    order = [b.chunk for b in batches]
+    assert order == sorted(order)
+
+    restored = _restore(batches, store)
+    assert [r[0] for r in restored] == list(range(n))
+    assert [r[1] for r in restored] == texts
+    assert [r[2] for r in restored] == [treebank_word_tokenize(t) for t in texts]
+    assert all(r[3] is None for r in restored)
+
+
+def test_statuses_and_dictionary_text_across_chunks(tmp_path: Path) -> None:
+    texts: list[str | None] = _texts(40)
+    texts[0] = None
+    texts[3] = "   "
+    texts[17] = " ".join(["uzun"] * 30)
+    # Dictionary-encoded text whose row groups carry different dictionaries, so chunks that span row
+    # groups must unify them.
+    path = _write(tmp_path / "in.parquet", texts, row_group_size=5, dictionary=True)
+    restored = _restore(*_run(path, batch_size=4, max_tokens=20))
+
+    assert [r[0] for r in restored] == list(range(40))
+    status = {i: r[3] for i, r in enumerate(restored) if r[3] is not None}
+    assert status == {0: "empty", 3: "empty", 17: "error:too_long: 30 tokens > data.max_tokens=20"}
+    assert restored[17][2] == [] and restored[0][1] == ""
+    assert [r[2] for i, r in enumerate(restored) if i not in status] == [
+        treebank_word_tokenize(t) for i, t in enumerate(texts) if i not in status
+    ]
