@@ -1,9 +1,11 @@
 """Fidelity: vnlp-batch labels the whole sample corpus exactly as VNLP 0.2.4's own algorithm does.
 
 The reference side is VNLP's code: its classes' `predict` (stemmer, CharNER, sentiment) with the model
-call routed to the exported graphs, and for the autoregressive models VNLP's own input functions
-(`process_single_word_input` …) in VNLP's greedy loop, batched across sentences
-(`models/vnlp_reference.py`). The exported graphs were verified against VNLP's Keras models at export;
+call routed to the exported monolithic graph (VNLP's whole Keras model), and for the autoregressive
+models VNLP's own input functions (`process_single_word_input` …) in VNLP's greedy loop, batched
+across sentences (`models/vnlp_reference.py`), calling the same monolithic graph. The compared side
+is the pipeline's default `runtime.decoder=fast`, so the test pins fast == monolithic == VNLP's
+algorithm on the whole corpus. The exported graphs were verified against VNLP's Keras models at export;
 `test_reference_rows_match_keras` closes the loop by re-running a sample of the reference's own input
 rows through Keras. Compared: every label, and every token's full output probability vector (≤ 1e-4).
 
@@ -69,7 +71,7 @@ def reference(loaded, corpus):
     stemmer.tokenizer_tag = ref._keras_tokenizer(module.TOKENIZER_TAG_LOC)
     stemmer.candidate_generator = deterministic_generator()
     rows, calls = _Recorder(), []
-    stemmer.model = _Wrapped(loaded["stemmer"].fast().probs_from_rows, rows, calls)
+    stemmer.model = _Wrapped(loaded["stemmer"], rows, calls)
     analyses, probs = [], []
     for text in texts:
         start = len(calls)
@@ -91,7 +93,7 @@ def reference(loaded, corpus):
 
     plain = [ref.Sentence(list(t)) for t in tokens]
     for name in ("spucontext_pos", "spucontext_ner"):
-        out[name] = autoregressive(name, plain, loaded[name].fast().probs_from_rows)
+        out[name] = autoregressive(name, plain, loaded[name])
     # DP: VNLP parses sentences of up to 40 tokens; vnlp-batch parses longer ones in chunks of 40,
     # each exactly as VNLP parses a sentence of its own.
     chunks, owners = [], []
@@ -99,16 +101,12 @@ def reference(loaded, corpus):
         for start in range(0, len(t), DP_CHUNK):
             chunks.append(ref.Sentence(list(t[start : start + DP_CHUNK])))
             owners.append((row, start))
-    out["spucontext_dp"] = autoregressive(
-        "spucontext_dp", chunks, loaded["spucontext_dp"].fast().probs_from_rows
-    )
+    out["spucontext_dp"] = autoregressive("spucontext_dp", chunks, loaded["spucontext_dp"])
     out["spucontext_dp"]["owners"] = owners
 
     plus = [[a.replace("^", "+") for a in sentence] for sentence in analyses]
     tagged = [ref.Sentence(list(t), analyses=a) for t, a in zip(tokens, plus, strict=True)]
-    out["treestack_pos"] = autoregressive(
-        "treestack_pos", tagged, loaded["treestack_pos"].fast().probs_from_rows
-    )
+    out["treestack_pos"] = autoregressive("treestack_pos", tagged, loaded["treestack_pos"])
     vocabulary = loaded["treestack_pos"].metadata.labels("pos")
     pos = [[vocabulary[g[0]] for g in d.labels] for d in out["treestack_pos"]["decoded"]]
     parse, owners = [], []
@@ -119,7 +117,7 @@ def reference(loaded, corpus):
             stop = start + DP_CHUNK
             parse.append(ref.Sentence(list(t[start:stop]), analyses=a[start:stop], pos=p[start:stop]))
             owners.append((row, start))
-    out["treestack_dp"] = autoregressive("treestack_dp", parse, loaded["treestack_dp"].fast().probs_from_rows)
+    out["treestack_dp"] = autoregressive("treestack_dp", parse, loaded["treestack_dp"])
     out["treestack_dp"]["owners"] = owners
 
     # CharNER and sentiment: VNLP's own predict / predict_proba, model call routed to the graph.
