@@ -21,12 +21,12 @@ run: install
 	$(PY) -m vnlp_batch +experiment=sample_all
 
 test: install
-	$(PY) -m ruff check src tests
+	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest
 
 lint: install
-	$(PY) -m ruff check src tests
-	$(PY) -m ruff format --check src tests
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
 
 clean:
 	rm -rf $(VENV) outputs/runs outputs/multirun

@@ -69,23 +69,6 @@ def run_cli(task: str, parquet: Path, batch_size: int, cache_dir: Path) -> dict:
     return {"command": " ".join(["python", *shown[1:]]), "process_s": round(process_s, 2), "metrics": metrics}
 
 
-def loader_shaped_batches(texts: Sequence[str], tokens: Sequence[list[str]], batch_size: int) -> list:
-    """Batches exactly as `inference/loader.py` cuts a file of these rows: its chunk ramp, rows sorted
-    by token count within a chunk."""
-    import workloads
-
-    from vnlp_batch.inference.loader import chunk_rows, length_sorted_batches
-
-    out, start, sizes = [], 0, chunk_rows(batch_size)
-    while start < len(texts):
-        end = min(start + next(sizes), len(texts))
-        for positions in length_sorted_batches([len(t) for t in tokens[start:end]], batch_size):
-            rows = [start + int(p) for p in positions]
-            out.append(workloads.Batch([texts[r] for r in rows], [list(tokens[r]) for r in rows]))
-        start = end
-    return out
-
-
 def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     """The same corpus through the task's models with `Annotator.annotate`, in loader-shaped batches,
     tokens precomputed, no Parquet I/O, caches cleared first."""
@@ -97,7 +80,7 @@ def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     plan = Plan(**fields)
     names = set(fields.values())
     annotator = Annotator(plan, setup.models(names, "fast"))
-    batches = loader_shaped_batches(texts, tokens, batch_size)
+    batches = workloads.loader_batches(texts, tokens, batch_size)  # as the loader cuts them
     workloads.clear_caches()
     start = time.perf_counter()
     for batch in batches:

@@ -219,23 +219,25 @@ def _blas(out) -> str:
 def preamble(out) -> str:
     m = out["machine"]
     env = {k: v for k, v in m["blas_env"].items() if v is not None}
+    zipf, sample = out["corpora"]["zipf"], out["corpora"]["sample"]
+    load = [[round(x, 2) for x in out[k]["loadavg"]] for k in ("load_before", "load_after")]
+    busy = [len(out[k].get("busy_processes") or []) for k in ("load_before", "load_after")]
     return "\n".join(
         [
-            f"- command: `{out['command']}` ({out['config']['name']} configuration), started {out['started_utc']}, "
-            f"took {out['elapsed_s'] / 60:.1f} min",
+            f"- command: `{out['command']}` ({out['config']['name']} configuration), "
+            f"started {out['started_utc']}, took {out['elapsed_s'] / 60:.1f} min",
             f"- machine: {m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, numpy {m['numpy']}, "
             f"onnxruntime {m['onnxruntime']} (CPUExecutionProvider)",
-            f"- sgemm (numpy fp32 2048², median of 5, same process): **{out['sgemm']['gflops']:.1f} GFLOP/s** "
-            f"(runs: {out['sgemm']['all_gflops']})",
+            f"- sgemm (numpy fp32 2048², median of 5, same process): "
+            f"**{out['sgemm']['gflops']:.1f} GFLOP/s** (runs: {out['sgemm']['all_gflops']})",
             f"- BLAS (threadpoolctl): {_blas(out)}; BLAS env vars set: {env or 'none'}",
-            f"- load average before / after: {[round(x, 2) for x in out['load_before']['loadavg']]} / "
-            f"{[round(x, 2) for x in out['load_after']['loadavg']]}; other busy processes at start: "
-            f"{len(out['load_before'].get('busy_processes') or [])}, at end: {len(out['load_after'].get('busy_processes') or [])}",
-            f"- corpora: Zipf {out['corpora']['zipf']['vocabulary']:,}-word vocabulary, "
-            f"{out['corpora']['zipf']['law']}, {out['corpora']['zipf']['sentences_per_repeat']} fresh sentences per "
-            f"repeat (lengths {out['corpora']['zipf']['sentence_tokens_min_mean_max']} tokens), "
-            f"{out['corpora']['zipf']['distinct_tokens']:,} distinct of {out['corpora']['zipf']['tokens']:,} tokens drawn; "
-            f"sample corpus {out['corpora']['sample']['sentences']} sentences, {out['corpora']['sample']['tokens']:,} tokens",
+            f"- load average before / after: {load[0]} / {load[1]}; other busy processes at start: "
+            f"{busy[0]}, at end: {busy[1]}",
+            f"- corpora: Zipf {zipf['vocabulary']:,}-word vocabulary, {zipf['law']}, "
+            f"{zipf['sentences_per_repeat']} fresh sentences per repeat "
+            f"(lengths {zipf['sentence_tokens_min_mean_max']} tokens), "
+            f"{zipf['distinct_tokens']:,} distinct of {zipf['tokens']:,} tokens drawn; "
+            f"sample corpus {sample['sentences']} sentences, {sample['tokens']:,} tokens",
         ]
     )
 

@@ -479,7 +479,7 @@ def run_end_to_end(cfg, args, setup, cells, small, s_texts, s_tokens, cache_dir,
         for task in cfg.end_to_end_tasks:
             names = set(end_to_end.TASK_PLANS[task].values())
 
-            def per_token_s(b):
+            def per_token_s(b, names=names):
                 return sum(
                     1 / cells[(n, "fast", "zipf", b)].tokens_per_s
                     for n in names
@@ -492,7 +492,7 @@ def run_end_to_end(cfg, args, setup, cells, small, s_texts, s_tokens, cache_dir,
                 cli = end_to_end.run_cli(task, parquet, best, cache_dir)
             except Exception as exc:
                 log(f"end to end task={task}: {exc}")
-                out["end_to_end_errors"] = out.get("end_to_end_errors", []) + [f"task={task}: {exc}"[:1000]]
+                out["end_to_end_errors"] = [*out.get("end_to_end_errors", []), f"task={task}: {exc}"[:1000]]
                 continue
             dec = end_to_end.decoders_only(setup, task, e2e_texts, e2e_tokens, best)
             entry = {

@@ -46,7 +46,7 @@ AUTOREGRESSIVE = {"spucontext_pos", "spucontext_ner", "spucontext_dp", "treestac
 PER_TEXT = {"charner", "sentiment"}  # non-autoregressive, one graph row per text
 
 # The loader groups rows by length inside chunks of this many decoder batches (inference/loader.py).
-CHUNK_BATCHES = 8
+
 
 # The monolithic graphs hold megabytes of activations per row (the stemmer ~6 MB: 80 surface words ×
 # 15 chars × 512 floats per BiGRU; SPUContextNER/DP ~2 MB: 81 words × 8 pieces × 2 GRU layers).
@@ -154,14 +154,16 @@ class Batch:
 
 
 def loader_batches(texts: Sequence[str], tokens: Sequence[list[str]], batch_size: int) -> list[Batch]:
-    """Batches as `inference/loader.py` cuts them: chunks of 8 batches, rows sorted by token count."""
-    out = []
-    chunk = batch_size * CHUNK_BATCHES
-    for c in range(0, len(texts), chunk):
-        t, k = texts[c : c + chunk], tokens[c : c + chunk]
-        order = np.argsort([len(x) for x in k], kind="stable")
-        for s in range(0, len(order), batch_size):
-            idx = order[s : s + batch_size]
+    """Batches as `inference/loader.py` cuts them: its chunk sizes, rows sorted by token count."""
+    from vnlp_batch.inference.loader import chunk_rows, length_sorted_batches
+
+    out, start = [], 0
+    for rows in chunk_rows(batch_size):
+        if start >= len(texts):
+            break
+        t, k = texts[start : start + rows], tokens[start : start + rows]
+        start += rows
+        for idx in length_sorted_batches([len(x) for x in k], batch_size):
             out.append(Batch([t[i] for i in idx], [list(k[i]) for i in idx]))
     return out
 

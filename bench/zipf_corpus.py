@@ -4,7 +4,8 @@ Words are pseudo-Turkish: roots built from syllables (with two-way and four-way 
 suffixes), real Turkish suffixes (-lar/-ler, -da/-de, -dan/-den, -ın/-in, -ı/-i, -ya/-ye, -la/-le,
 -mış/-miş, -yor, -acak/-ecek, …), proper names with apostrophe suffixes (Kaler'de, Tuzan'ın), numbers
 (1987'de, 3), and ~60 real function words at the top of the frequency list. A vocabulary of
-`vocabulary` distinct word forms is ranked and tokens are drawn with a Zipf(-Mandelbrot) law P(rank r) ∝ (r + q)^-s, s = 1.1, q = 2.7.
+`vocabulary` distinct word forms is ranked and tokens are drawn with a Zipf(-Mandelbrot) law
+P(rank r) ∝ (r + q)^-s, s = 1.1, q = 2.7.
 Sentence lengths (in Treebank tokens, punctuation included) are 5–35, skewed to the short side like
 running text (mean ≈ 15–16, as the bundled sample corpus). Everything is seeded.
 """

@@ -5,7 +5,7 @@ call routed to the exported monolithic graph (VNLP's whole Keras model), and for
 models VNLP's own input functions (`process_single_word_input` …) in VNLP's greedy loop, batched
 across sentences (`models/vnlp_reference.py`), calling the same monolithic graph. The compared side
 is the pipeline's default `runtime.decoder=fast`, so the test pins fast == monolithic == VNLP's
-algorithm on the whole corpus. The exported graphs were verified against VNLP's Keras models at export;
+algorithm on the whole corpus (the stemmer's reference calls its fast graphs, see below). The exported graphs were verified against VNLP's Keras models at export;
 `test_reference_rows_match_keras` closes the loop by re-running a sample of the reference's own input
 rows through Keras. Compared: every label, and every token's full output probability vector (≤ 1e-4).
 
@@ -71,7 +71,10 @@ def reference(loaded, corpus):
     stemmer.tokenizer_tag = ref._keras_tokenizer(module.TOKENIZER_TAG_LOC)
     stemmer.candidate_generator = deterministic_generator()
     rows, calls = _Recorder(), []
-    stemmer.model = _Wrapped(loaded["stemmer"], rows, calls)
+    # The monolithic stemmer runs ~75 tokens/s (80 context words × 15 characters re-encoded per
+    # token): over the whole corpus that is minutes, so here VNLP's rows go through the fast graphs
+    # composed (verified against Keras at export); fast == monolithic is test_decoders.py's slice.
+    stemmer.model = _Wrapped(loaded["stemmer"].fast().probs_from_rows, rows, calls)
     analyses, probs = [], []
     for text in texts:
         start = len(calls)
