@@ -5,7 +5,8 @@ call routed to the exported monolithic graph (VNLP's whole Keras model), and for
 models VNLP's own input functions (`process_single_word_input` …) in VNLP's greedy loop, batched
 across sentences (`models/vnlp_reference.py`), calling the same monolithic graph. The compared side
 is the pipeline's default `runtime.decoder=fast`, so the test pins fast == monolithic == VNLP's
-algorithm on the whole corpus (the stemmer's reference calls its fast graphs, see below). The exported graphs were verified against VNLP's Keras models at export;
+algorithm on the whole corpus (the stemmer's reference calls its fast graphs, see below).
+The exported graphs were verified against VNLP's Keras models at export;
 `test_reference_rows_match_keras` closes the loop by re-running a sample of the reference's own input
 rows through Keras. Compared: every label, and every token's full output probability vector (≤ 1e-4).
 
