@@ -101,3 +101,19 @@ def test_summary_table_shows_stages_and_providers() -> None:
     text = out.getvalue()
     assert "stage: decode:sentiment" in text and "3.00 s (50%)" in text
     assert "CUDAExecutionProvider, CPUExecutionProvider" in text
+
+
+def test_peak_rss_is_the_process_own_not_its_parents() -> None:
+    """A CLI started by a large process (a benchmark, a notebook) must not report the parent's memory."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    ballast = np.ones(2**28 // 2, np.float64)  # 1 GiB, touched: resident in this process
+    code = "from vnlp_batch.corpus.metrics import _os_max_rss; print(_os_max_rss())"
+    child = int(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
+    assert ballast.sum() == len(ballast)
+    assert 0 < child < 2**30 / 2

@@ -99,6 +99,7 @@ class RuntimeConfig:
     intra_op_threads: int = 0  # 0 lets onnxruntime use every core
     graph_optimization_level: str = "all"
     decoder: str = "fast"  # fast: shared work done once (models/decompose.py); monolithic: the seed design
+    spin_wait: bool = False  # onnxruntime threads spin between runs (starves the loader thread)
 
     def __post_init__(self) -> None:
         if not self.providers:

@@ -138,6 +138,14 @@ class RunMetrics:
 
 def _os_max_rss() -> int:
     """The process's peak RSS in bytes as the OS records it (0 where unavailable)."""
+    try:
+        # Linux: the high-water mark of this process's own memory. ru_maxrss would also count the
+        # parent's memory copied at fork before exec (a CLI started by a 6 GB benchmark "peaked" at 6 GB).
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     if resource is None:
         return 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

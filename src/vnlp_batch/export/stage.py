@@ -285,7 +285,13 @@ def _median_ms(session, spec, inputs, repeats: int = 5) -> float:
 def _session(path: Path, runtime: RuntimeConfig):
     from vnlp_batch.runtime.sessions import make_session
 
-    return make_session(path, runtime.providers, runtime.intra_op_threads, runtime.graph_optimization_level)
+    return make_session(
+        path,
+        runtime.providers,
+        runtime.intra_op_threads,
+        runtime.graph_optimization_level,
+        runtime.spin_wait,
+    )
 
 
 def _require(parity: Parity, tolerance: float, model: str, role: str) -> None:

@@ -32,7 +32,11 @@ class OnnxModel:
 
         meta = read_metadata(path)  # refuses files without valid metadata
         session = make_session(
-            path, runtime.providers, runtime.intra_op_threads, runtime.graph_optimization_level
+            path,
+            runtime.providers,
+            runtime.intra_op_threads,
+            runtime.graph_optimization_level,
+            runtime.spin_wait,
         )
         from vnlp_batch.weights.vnlp_format import sha256_file
 

@@ -1,0 +1,43 @@
+"""Sessions: the provider really used is logged and recorded; thread spin-waiting is off by default."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from vnlp_batch.runtime import sessions
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> bytes:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny", [x], [y])
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8
+    ).SerializeToString()
+
+
+def test_missing_cuda_falls_back_to_cpu_and_says_so(tiny_model, caplog, monkeypatch) -> None:
+    monkeypatch.setattr(sessions, "_reported", set())
+    with caplog.at_level(logging.INFO, logger=sessions.log.name):
+        session = sessions.make_session(tiny_model, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    out = session.run(None, {"x": np.array([[-1.0, 2.0]], np.float32)})[0]
+    np.testing.assert_array_equal(out, [[0.0, 2.0]])
+    if "CUDAExecutionProvider" in session.get_providers():
+        pytest.skip("this machine has CUDA")
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    assert (
+        "asked for CUDAExecutionProvider, CPUExecutionProvider, running on CPUExecutionProvider"
+        in caplog.text
+    )
+
+
+@pytest.mark.parametrize("spin_wait", [False, True])
+def test_spin_waiting_follows_the_setting(tiny_model, spin_wait: bool) -> None:
+    session = sessions.make_session(tiny_model, ["CPUExecutionProvider"], spin_wait=spin_wait)
+    entry = session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+    assert entry == ("1" if spin_wait else "0")
