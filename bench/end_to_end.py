@@ -80,6 +80,7 @@ def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     plan = Plan(**fields)
     names = set(fields.values())
     annotator = Annotator(plan, setup.models(names, "fast"))
+    annotator.warm_up()  # as the CLI does before its clock starts
     batches = workloads.loader_batches(texts, tokens, batch_size)  # as the loader cuts them
     workloads.clear_caches()
     start = time.perf_counter()

@@ -72,10 +72,11 @@ def run_inference(
     if not cfg.resume:
         manifest.forget_all()
     run_hash = config_hash(_output_relevant_config(cfg, models))
+    annotator = Annotator(plan, models)
+    annotator.warm_up()  # part of loading: the throughput clock below measures annotation only
     metrics = RunMetrics(batch_size=cfg.batch_size)
     for name, model in models.items():
         metrics.set_providers(name, model.providers)
-    annotator = Annotator(plan, models)
     root = inputs_root_for(inputs)
     checked = _check_inputs(cfg, inputs, plan, report)
     total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
