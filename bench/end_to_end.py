@@ -22,16 +22,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-TASK_PLANS = {
-    "pos": dict(pos="spucontext_pos"),
-    "all": dict(
-        morph="stemmer",
-        pos="spucontext_pos",
-        ner="spucontext_ner",
-        dep="spucontext_dp",
-        sentiment="sentiment",
-    ),
-}
+TASKS = ("pos", "all")
+
+
+def task_models(task: str):
+    """The Plan and the models the CLI itself chooses for `task=<task>` (model=auto)."""
+    from vnlp_batch.app import models_for
+    from vnlp_batch.inference.stage import plan_for
+
+    return plan_for(task, "auto", {}), {spec.name for spec in models_for(task, "auto")}
 
 
 def cli_command(task: str, parquet: Path, batch_size: int, workdir: Path) -> list[str]:
@@ -74,11 +73,9 @@ def decoders_only(setup, task: str, texts, tokens, batch_size: int) -> dict:
     tokens precomputed, no Parquet I/O, caches cleared first."""
     import workloads
 
-    from vnlp_batch.inference.annotate import Annotator, Plan
+    from vnlp_batch.inference.annotate import Annotator
 
-    fields = TASK_PLANS[task]
-    plan = Plan(**fields)
-    names = set(fields.values())
+    plan, names = task_models(task)
     annotator = Annotator(plan, setup.models(names, "fast"))
     annotator.warm_up()  # as the CLI does before its clock starts
     batches = workloads.loader_batches(texts, tokens, batch_size)  # as the loader cuts them
@@ -131,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--task", choices=sorted(TASK_PLANS), default="pos")
+    parser.add_argument("--task", choices=TASKS, default="pos")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(

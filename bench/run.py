@@ -492,7 +492,7 @@ def run_end_to_end(cfg, args, setup, cells, small, s_texts, s_tokens, cache_dir,
 
     with tempfile.TemporaryDirectory(prefix="vnlp_bench_e2e_") as tmp:
         for task in cfg.end_to_end_tasks:
-            names = set(end_to_end.TASK_PLANS[task].values())
+            _, names = end_to_end.task_models(task)
 
             def per_token_s(b, names=names):
                 return sum(

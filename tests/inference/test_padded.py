@@ -70,7 +70,7 @@ def test_real_rows_only_equals_the_full_window(backward: bool) -> None:
         rows = slice(0, r) if backward else slice(WINDOW - r, WINDOW)
         windows[w, rows] = rng.normal(size=(r, WIDTH))
     stack = FakeStack(backward)
-    padded = PaddedStack(stack, lambda k: [np.broadcast_to(pad, (1, k, WIDTH)).copy()], backward)
+    padded = PaddedStack(stack, backward, {"x": pad})
     is_pad = (windows == pad).all(axis=2)
     np.testing.assert_array_equal(real_rows(is_pad, backward), real)
     got = padded(real, lambda rows, cols: [windows[rows, cols]])

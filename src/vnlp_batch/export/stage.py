@@ -210,11 +210,6 @@ def _export_fp32(spec, weights, export, runtime, cache_dir, texts) -> tuple[Expo
     return ExportedModel(spec, meta, {g.role: directory / f"{g.role}.onnx" for g in graphs}), reports
 
 
-def _runner(session):
-    names = [i.name for i in session.get_inputs()]
-    return lambda inputs: session.run(None, dict(zip(names, inputs, strict=True)))
-
-
 def _export_int8(spec, fp32: ExportedModel, weights, export, runtime, cache_dir, texts):
     from vnlp_batch.export.quantize import quantize_int8_dynamic
 

@@ -45,13 +45,10 @@ def _with_pad_row(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return unique, inverse[:-1], int(inverse[-1])
 
 
-def _pad_window(row: np.ndarray, k: int) -> np.ndarray:
-    """One window of `k` padding rows `row` (a batch of 1)."""
-    return np.broadcast_to(row, (1, k, *row.shape)).copy()
-
-
-def _zeros(*shape: int) -> np.ndarray:
-    return np.zeros((1, *shape), np.float32)
+def _zero_row_outputs(graph) -> list[np.ndarray]:
+    """An encoder's outputs for VNLP's padding row (all zeros): the padding rows of its windows."""
+    zero = np.zeros((1, graph.input_shapes[0][-1]), np.float32)
+    return [out[0] for out in graph.run_all([zero])]
 
 
 class Steps:
@@ -79,29 +76,21 @@ class FastSpuContext:
         self.word_encoder = graphs["word_encoder"]
 
     @cached_property
-    def _pad_encoding(self) -> np.ndarray:
-        return self.word_encoder.run_all([np.zeros((1, self.word_encoder.input_shapes[0][-1]), np.float32)])[
-            0
-        ][0]
+    def _pad(self) -> np.ndarray:
+        (pad,) = _zero_row_outputs(self.word_encoder)
+        return pad
 
     @cached_property
     def left(self) -> PaddedStack:
-        pad = self._pad_encoding
-        return PaddedStack(self.graphs["left_context"], lambda k: [_pad_window(pad, k)], False)
+        return PaddedStack(self.graphs["left_context"], False, {"left_encodings": self._pad})
 
     @cached_property
     def right(self) -> PaddedStack:
-        pad = self._pad_encoding
-        return PaddedStack(self.graphs["right_context"], lambda k: [_pad_window(pad, k)], True)
+        return PaddedStack(self.graphs["right_context"], True, {"right_encodings": self._pad})
 
     @cached_property
     def step(self) -> PaddedStack:
-        width, history = len(self._pad_encoding), self.spec.output_width
-        return PaddedStack(
-            self.graphs["step"],
-            lambda k: [_zeros(width), _zeros(width), _zeros(width), _zeros(k, history)],
-            False,
-        )
+        return PaddedStack(self.graphs["step"], False)  # history padding: zero rows
 
     def _contexts(self, encoded: np.ndarray, left: np.ndarray, right: np.ndarray, pad: int):
         """Left and right context encodings of windows given as ids into `encoded`."""
@@ -183,19 +172,13 @@ class _FastTreeStack:
 
     @cached_property
     def _pad_tags(self) -> np.ndarray:
-        return self.tag_encoder.run_all([np.zeros((1, self.tag_encoder.input_shapes[0][-1]), np.float32)])[0][
-            0
-        ]
+        (pad,) = _zero_row_outputs(self.tag_encoder)
+        return pad
 
-    def _word_windows(self, role: str, backward: bool, pos_width: int | None) -> PaddedStack:
-        """A context stack over (words, tag encodings[, PoS ids]) windows: padding is 0, pad-tags, 0."""
-        pad = self._pad_tags
-
-        def pad_inputs(k: int) -> list[np.ndarray]:
-            pos = [_zeros(k)] if pos_width is not None else []
-            return [_zeros(k), _pad_window(pad, k), *pos]
-
-        return PaddedStack(self.graphs[role], pad_inputs, backward)
+    def _stack(self, role: str, backward: bool, windows: str) -> PaddedStack:
+        """A stack whose `windows` tag-encoding window pads with the zero tag row's encoding (word and
+        PoS padding are zeros)."""
+        return PaddedStack(self.graphs[role], backward, {f"{windows}_tag_encodings": self._pad_tags})
 
     def _statics(self, sentences, analyses):
         statics = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
@@ -214,32 +197,18 @@ def _is_pad(words: np.ndarray, tag_ids: np.ndarray, pad_tag: int, *pos: np.ndarr
 class FastTreeStackPos(_FastTreeStack):
     @cached_property
     def right(self) -> PaddedStack:
-        return self._word_windows("right_context", True, None)
+        return self._stack("right_context", True, "right")
 
     @cached_property
     def step(self) -> PaddedStack:
-        pad = self._pad_tags
-        width = len(pad)
-        right = self.graphs["step"].input_shapes[2][-1]
-        labels = self.spec.output_width
-        return PaddedStack(
-            self.graphs["step"],
-            lambda k: [
-                _zeros(1),
-                _zeros(width),
-                _zeros(right),
-                _zeros(k),
-                _pad_window(pad, k),
-                _zeros(k, labels),
-            ],
-            False,
-        )
+        return self._stack("step", False, "left")
 
     def _right(self, rc_words: np.ndarray, encoded: np.ndarray, rc: np.ndarray, pad: int) -> np.ndarray:
         real = real_rows(_is_pad(rc_words, rc, pad), True)
         return self.right(real, lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]]])
 
-    def _step(self, word, tag_enc, right, lc_words, lc_enc, history, real) -> np.ndarray:
+    def _step(self, word, tag_enc, right, lc_words, encoded, lc, history, real) -> np.ndarray:
+        """`lc`: left windows as ids into `encoded`, gathered only over the columns the step runs."""
         return self.step(
             real,
             lambda rows, cols: [
@@ -247,7 +216,7 @@ class FastTreeStackPos(_FastTreeStack):
                 tag_enc[rows],
                 right[rows],
                 lc_words[rows, cols],
-                lc_enc[rows, cols],
+                encoded[lc[rows, cols]],
                 history[rows, cols],
             ],
         )
@@ -257,7 +226,7 @@ class FastTreeStackPos(_FastTreeStack):
         encoded, (tag, lc, rc), pad = self._encode_tag_rows(tags, lc_tags, rc_tags)
         right = self._right(rc_words, encoded, rc, pad)
         real = real_rows(_is_pad(lc_words, lc, pad, lc_pos), False)
-        return self._step(word, encoded[tag], right, lc_words, encoded[lc], lc_pos, real)
+        return self._step(word, encoded[tag], right, lc_words, encoded, lc, lc_pos, real)
 
     def rows(self, sentences, analyses, pos_labels=None) -> Steps:
         statics, lengths = self._statics(sentences, analyses)
@@ -275,7 +244,8 @@ class FastTreeStackPos(_FastTreeStack):
                 encoded[tag[tokens]],
                 right[tokens],
                 lc_words[tokens],
-                encoded[lc[tokens]],
+                encoded,
+                lc[tokens],
                 history,
                 _step_real(len(tokens), t),
             )
@@ -286,29 +256,15 @@ class FastTreeStackPos(_FastTreeStack):
 class FastTreeStackDp(_FastTreeStack):
     @cached_property
     def left(self) -> PaddedStack:
-        return self._word_windows("left_context", False, 1)
+        return self._stack("left_context", False, "left")
 
     @cached_property
     def right(self) -> PaddedStack:
-        return self._word_windows("right_context", True, 1)
+        return self._stack("right_context", True, "right")
 
     @cached_property
     def step(self) -> PaddedStack:
-        shapes = self.graphs["step"].input_shapes
-        word, tag, pos, left, right = (shapes[i][-1] for i in range(5))
-        labels = self.spec.output_width
-        return PaddedStack(
-            self.graphs["step"],
-            lambda k: [
-                _zeros(word),
-                _zeros(tag),
-                _zeros(pos),
-                _zeros(left),
-                _zeros(right),
-                _zeros(k, labels),
-            ],
-            False,
-        )
+        return PaddedStack(self.graphs["step"], False)  # arc-label history padding: zero rows
 
     def _contexts(self, encoded, pad, lc_words, lc, lc_pos, rc_words, rc, rc_pos):
         real_l = real_rows(_is_pad(lc_words, lc, pad, lc_pos), False)
@@ -394,19 +350,16 @@ class FastStemmer:
         self.score = graphs["score"]
 
     @cached_property
-    def _pad_surface(self) -> list[np.ndarray]:
-        chars = np.zeros((1, self.surface_encoder.input_shapes[0][-1]), np.int32)
-        return [e[0] for e in self.surface_encoder.run_all([chars])]
+    def _pad(self) -> list[np.ndarray]:
+        return _zero_row_outputs(self.surface_encoder)  # left, right surface encodings
 
     @cached_property
     def left(self) -> PaddedStack:
-        pad = self._pad_surface[0]
-        return PaddedStack(self.graphs["left_context"], lambda k: [_pad_window(pad, k)], False)
+        return PaddedStack(self.graphs["left_context"], False, {"left_surface": self._pad[0]})
 
     @cached_property
     def right(self) -> PaddedStack:
-        pad = self._pad_surface[1]
-        return PaddedStack(self.graphs["right_context"], lambda k: [_pad_window(pad, k)], True)
+        return PaddedStack(self.graphs["right_context"], True, {"right_surface": self._pad[1]})
 
     def _contexts(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Left and right context encodings of (tokens, 40, 15) character windows."""

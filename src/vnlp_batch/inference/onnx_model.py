@@ -20,7 +20,6 @@ class OnnxModel:
     metadata: OnnxMetadata
     session: Any
     input_names: list[str]
-    output_names: list[str]
     input_shapes: list[list[int | str | None]]
     max_rows: int  # rows per session.run; bounds peak memory on huge batches
     sha256: str
@@ -49,7 +48,6 @@ class OnnxModel:
             meta,
             session,
             names,
-            [o.name for o in session.get_outputs()],
             [list(i.shape) for i in session.get_inputs()],
             max_rows,
             sha256_file(Path(path)),

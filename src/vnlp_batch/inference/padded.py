@@ -23,7 +23,6 @@ SMALL_GROUP = 64  # …or any shorter ones while it has fewer windows than this
 
 # (rows, cols) → the graph's inputs for those windows, window inputs cut to `cols` of the 40 rows
 Inputs = Callable[[np.ndarray, slice], list[np.ndarray]]
-PadInputs = Callable[[int], list[np.ndarray]]  # k → inputs of one window of k padding rows
 
 
 def real_rows(is_pad: np.ndarray, backward: bool) -> np.ndarray:
@@ -54,24 +53,38 @@ def groups(real: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
 class PaddedStack:
     """A graph over windows whose GRU stack starts from input states `h1…` (and `tail`).
 
-    `graph` is an OnnxModel-like object (`input_names`, `output_names`, `run_all`); its inputs are
+    `graph` is an OnnxModel-like object (`input_names`, `input_shapes`, `run_all`); its inputs are
     the caller's inputs followed by the state inputs, its outputs the result followed by `state1…`.
+    Inputs with a variable second axis are windows; `pad_rows` gives a window input's padding row
+    (an encoding of VNLP's zero row) where it is not zeros.
     """
 
-    def __init__(self, graph, pad_inputs: PadInputs, backward: bool) -> None:
+    def __init__(self, graph, backward: bool, pad_rows: dict[str, np.ndarray] | None = None) -> None:
         self.graph = graph
         self.backward = backward
         self.states = [n for n in graph.input_names if n.startswith("h") and n[1:].isdigit()]
         self.tail = "tail" in graph.input_names
-        self._table = self._pad_states(pad_inputs)
+        self._table = self._pad_states(pad_rows or {})
 
-    def _pad_states(self, pad_inputs: PadInputs) -> list[np.ndarray]:
+    def _pad_inputs(self, k: int, pad_rows: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The caller's inputs for one window of k padding rows; per-row inputs are zeros (they do
+        not reach the stack's states)."""
+        out = []
+        for name, shape in zip(self.graph.input_names, self.graph.input_shapes, strict=True):
+            if name in self.states or name == "tail":
+                continue
+            window = not isinstance(shape[1], int)
+            row = pad_rows.get(name, np.zeros(shape[2:] if window else shape[1:], np.float32))
+            out.append(np.broadcast_to(row, (1, k, *row.shape) if window else (1, *row.shape)).copy())
+        return out
+
+    def _pad_states(self, pad_rows: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Per state input: (41, units) — the layer's state after k = 0…40 padding rows."""
         tables: list[list[np.ndarray]] = [[] for _ in self.states]
         for k in range(1, WINDOW + 1):
             zeros = [np.zeros((1, self._units(i)), np.float32) for i in range(len(self.states))]
             tail = [np.zeros((1, WINDOW - k, self._units(0)), np.float32)] if self.tail else []
-            outputs = self.graph.run_all([*pad_inputs(k), *zeros, *tail])
+            outputs = self.graph.run_all([*self._pad_inputs(k, pad_rows), *zeros, *tail])
             for i in range(len(self.states)):
                 tables[i].append(outputs[1 + i][0])
         return [np.concatenate([np.zeros((1, len(t[0])), np.float32), np.stack(t)]) for t in tables]
