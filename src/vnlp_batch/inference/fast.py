@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
 from vnlp_batch.featurize import spucontext, treestack
 from vnlp_batch.featurize.stemmer import stemmer_inputs
+from vnlp_batch.inference.distinct import distinct_rows
 from vnlp_batch.inference.padded import PaddedStack, real_rows
 from vnlp_batch.models.spec import ModelSpec
 
@@ -27,16 +27,8 @@ CHUNK = 1024  # tokens per call of the per-token head graphs
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of a 2-D integer array and, for every input row, the index of its distinct row."""
-    if rows.dtype.kind == "f":  # ids handed over as floats (VNLP's rows): compare them as integers
-        rows = rows.astype(np.int64)
-    rows = np.ascontiguousarray(rows)
-    # Each row as one fixed-width bytes value, hashed (np.unique(axis=0) sorts rows: 10× slower).
-    # numpy drops trailing NUL bytes from such values, which keeps equal-length rows distinct.
-    keys = rows.view(f"S{rows.dtype.itemsize * rows.shape[1]}").reshape(-1)
-    codes, distinct = pd.factorize(keys)
-    first = np.empty(len(distinct), np.int64)
-    first[codes[::-1]] = np.arange(len(rows) - 1, -1, -1)
-    return rows[first], codes.astype(np.int64)
+    first, codes = distinct_rows(rows)
+    return rows[first], codes
 
 
 def _with_pad_row(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -94,8 +86,12 @@ class FastSpuContext:
 
     def _contexts(self, encoded: np.ndarray, left: np.ndarray, right: np.ndarray, pad: int):
         """Left and right context encodings of windows given as ids into `encoded`."""
-        left_h = self.left(real_rows(left == pad, False), lambda rows, cols: [encoded[left[rows, cols]]])
-        right_h = self.right(real_rows(right == pad, True), lambda rows, cols: [encoded[right[rows, cols]]])
+        left_h = self.left(
+            real_rows(left == pad, False), lambda rows, cols: [encoded[left[rows, cols]]], left
+        )
+        right_h = self.right(
+            real_rows(right == pad, True), lambda rows, cols: [encoded[right[rows, cols]]], right
+        )
         return left_h, right_h
 
     def _step(self, word, left_h, right_h, history: np.ndarray, real: np.ndarray) -> np.ndarray:
@@ -186,6 +182,11 @@ class _FastTreeStack:
         return statics, lengths
 
 
+def _windows(*parts: np.ndarray) -> np.ndarray:
+    """One integer row per window identifying its content (word ids, tag-row ids, PoS ids)."""
+    return np.concatenate([p.astype(np.int64) for p in parts], axis=1)
+
+
 def _is_pad(words: np.ndarray, tag_ids: np.ndarray, pad_tag: int, *pos: np.ndarray) -> np.ndarray:
     """TreeStack window rows that are padding: word 0, the all-zero tag row, no PoS."""
     pad = (words == 0) & (tag_ids == pad_tag)
@@ -205,7 +206,9 @@ class FastTreeStackPos(_FastTreeStack):
 
     def _right(self, rc_words: np.ndarray, encoded: np.ndarray, rc: np.ndarray, pad: int) -> np.ndarray:
         real = real_rows(_is_pad(rc_words, rc, pad), True)
-        return self.right(real, lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]]])
+        return self.right(
+            real, lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]]], _windows(rc_words, rc)
+        )
 
     def _step(self, word, tag_enc, right, lc_words, encoded, lc, history, real) -> np.ndarray:
         """`lc`: left windows as ids into `encoded`, gathered only over the columns the step runs."""
@@ -270,10 +273,14 @@ class FastTreeStackDp(_FastTreeStack):
         real_l = real_rows(_is_pad(lc_words, lc, pad, lc_pos), False)
         real_r = real_rows(_is_pad(rc_words, rc, pad, rc_pos), True)
         left = self.left(
-            real_l, lambda rows, cols: [lc_words[rows, cols], encoded[lc[rows, cols]], lc_pos[rows, cols]]
+            real_l,
+            lambda rows, cols: [lc_words[rows, cols], encoded[lc[rows, cols]], lc_pos[rows, cols]],
+            _windows(lc_words, lc, lc_pos),
         )
         right = self.right(
-            real_r, lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]], rc_pos[rows, cols]]
+            real_r,
+            lambda rows, cols: [rc_words[rows, cols], encoded[rc[rows, cols]], rc_pos[rows, cols]],
+            _windows(rc_words, rc, rc_pos),
         )
         return left, right
 
@@ -371,10 +378,12 @@ class FastStemmer:
         left_ids = inverse[: n * window].reshape(n, window)
         right_ids = inverse[n * window :].reshape(n, window)
         left_h = self.left(
-            real_rows(left_ids == pad, False), lambda rows, cols: [left_enc[left_ids[rows, cols]]]
+            real_rows(left_ids == pad, False), lambda rows, cols: [left_enc[left_ids[rows, cols]]], left_ids
         )
         right_h = self.right(
-            real_rows(right_ids == pad, True), lambda rows, cols: [right_enc[right_ids[rows, cols]]]
+            real_rows(right_ids == pad, True),
+            lambda rows, cols: [right_enc[right_ids[rows, cols]]],
+            right_ids,
         )
         return left_h, right_h
 

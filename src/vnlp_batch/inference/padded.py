@@ -8,6 +8,8 @@ see models/decompose.py), and then runs each window from the state after its pad
 rows only. Windows are grouped by their number of real rows; a group runs as windows of its longest
 member, the shorter ones starting from an earlier padding state with their remaining padding rows in
 front: the same computation as the full window, only with its common prefix taken from the table.
+Windows with the same content (the last tokens of sentences ending alike, the first tokens of
+sentences starting alike) run once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
+
+from vnlp_batch.inference.distinct import distinct_rows
 
 WINDOW = 40
 CHUNK = 1024  # windows per graph call: bounds the gathered (rows, L, width) block
@@ -92,8 +96,14 @@ class PaddedStack:
     def _units(self, i: int) -> int:
         return self.graph.input_shapes[self.graph.input_names.index(self.states[i])][-1]
 
-    def __call__(self, real: np.ndarray, inputs: Inputs) -> np.ndarray:
-        """The graph's first output for every window; `real[w]` = real rows of window w (0…40)."""
+    def __call__(self, real: np.ndarray, inputs: Inputs, windows: np.ndarray | None = None) -> np.ndarray:
+        """The graph's first output for every window; `real[w]` = real rows of window w (0…40).
+
+        `windows`, if given, identifies each window's content (one integer row per window): windows
+        with equal rows have equal inputs, and run once."""
+        if windows is not None:
+            first, inverse = distinct_rows(windows)
+            return self(real[first], lambda rows, cols: inputs(first[rows], cols))[inverse]
         out: np.ndarray | None = None
         for length, members in groups(real):
             skipped = WINDOW - length
