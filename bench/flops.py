@@ -12,12 +12,16 @@ still gives VNLP's outputs exactly (same operations per output element), counted
   per-model constant — i.e. Σ_t min(t, 40) steps on the left and Σ_t min(n−1−t, 40) on the right,
   n(n−1)/2 each for n ≤ 40;
 - layer 2 of a 2-layer `go_backwards` stack (right contexts of SPUContextNER/DP, TreeStack `rc_rnn`)
-  reads the padding *last*: all 40 steps for every token;
+  reads the padding *last*: all 40 steps for every token — on its real steps the full GRU step, on
+  the padding steps the recurrent product only (3·H·H: its input there is layer 1's output after k
+  padding rows, whose projection is one of 40 per-model constants);
 - the MLP (and the stemmer's scoring head) once per token;
 - CharNER and sentiment: every GRU step over the 256 padded positions of each input text (leaf), since
   no masking lets any but the first direction's pad prefix be skipped; their pad prefixes are ignored.
 
-Embedding lookups, concatenations, activations and argmaxes are not counted.
+Embedding lookups, concatenations, activations and argmaxes are not counted. Identical context
+windows are counted each time (the fast path runs them once per batch), so "useful" GFLOP/s of the fast
+path is slightly flattered where sentences start or end alike.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ WINDOW = 40
 def gru(h: int, i: int) -> int:
     """MAC of one GRU step (Keras reset_after GRU: 3 gates, input and recurrent kernels)."""
     return 3 * h * (i + h)
+
+
+def _backward_layer2(tokens: int, right: int, h: int) -> int:
+    """MAC of layer 2 of a two-layer go_backwards stack: `right` real steps, the rest padding."""
+    return right * gru(h, h) + (tokens * WINDOW - right) * 3 * h * h
 
 
 def _real_steps(lengths: Sequence[int]) -> tuple[int, int, int]:
@@ -71,7 +80,7 @@ def _spucontext_big(tokens: Sequence[Sequence[str]], history: int, outputs: int)
     n, left, right = _real_steps([len(s) for s in tokens])
     mac = words * 8 * (gru(256, 128) + gru(256, 256))
     mac += left * 2 * gru(256, 256)  # left context, both layers
-    mac += right * gru(256, 256) + n * WINDOW * gru(256, 256)  # right context, layers 1 and 2
+    mac += right * gru(256, 256) + _backward_layer2(n, right, 256)  # right context, layers 1 and 2
     mac += left * (gru(256, history) + gru(256, 256))  # history stack
     mac += n * (1024 * 512 + 512 * 256 + 256 * outputs)
     return 2 * mac
@@ -116,7 +125,7 @@ def treestack_pos(tokens, analyses) -> int:
     n, left, right = _real_steps([len(s) for s in tokens])
     mac = _tag_rows(analyses) * 15 * (gru(128, 32) + gru(128, 128))
     mac += left * (gru(256, 274) + gru(256, 256))
-    mac += right * gru(256, 256) + n * WINDOW * gru(256, 256)
+    mac += right * gru(256, 256) + _backward_layer2(n, right, 256)
     mac += n * (768 * 256 + 256 * 128 + 128 * 18)
     return 2 * mac
 
@@ -130,7 +139,7 @@ def treestack_dp(tokens, analyses) -> int:
     mac = _tag_rows(analyses) * 15 * (gru(128, 32) + gru(128, 128))
     mac += left * (gru(384, 264) + gru(384, 384))
     mac += left * (gru(384, 90) + gru(384, 384))
-    mac += right * gru(384, 264) + n * WINDOW * gru(384, 384)
+    mac += right * gru(384, 264) + _backward_layer2(n, right, 384)
     mac += n * (1416 * 1024 + 1024 * 512 + 512 * 90)
     return 2 * mac
 

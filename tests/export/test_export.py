@@ -19,10 +19,13 @@ def test_all_eight_models_export_and_pass_verification(exports) -> None:
     assert set(exports.models) == set(MODELS)
     roles = {name: set(m.graphs) for name, m in exports.models.items()}
     contexts = {"left_context", "right_context"}
-    assert roles["spucontext_ner"] == {"monolithic", "word_encoder", *contexts, "step"}
+    # Two-layer go_backwards right contexts (not SPUContextPoS's one layer, not the stemmer's) have a tail.
+    right = {"right_context", "right_tail"}
+    assert roles["spucontext_pos"] == {"monolithic", "word_encoder", *contexts, "step"}
+    assert roles["spucontext_ner"] == {"monolithic", "word_encoder", *contexts, "right_tail", "step"}
     assert roles["stemmer"] == {"monolithic", "surface_encoder", "candidates", *contexts, "score"}
-    assert roles["treestack_pos"] == {"monolithic", "tag_encoder", "right_context", "step"}
-    assert roles["treestack_dp"] == {"monolithic", "tag_encoder", *contexts, "step"}
+    assert roles["treestack_pos"] == {"monolithic", "tag_encoder", *right, "step"}
+    assert roles["treestack_dp"] == {"monolithic", "tag_encoder", *contexts, "right_tail", "step"}
     assert roles["charner"] == roles["sentiment"] == {"monolithic"}
     for report in exports.graphs:
         assert report.parity is not None, report.model

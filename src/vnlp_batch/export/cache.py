@@ -23,8 +23,8 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-EXPORT_FORMAT = 5  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report;
-# 5: padding-skipping stacks (left_context, right_context, state inputs)
+EXPORT_FORMAT = 6  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report;
+# 5: padding-skipping stacks (left_context, right_context, state inputs); 6: `*_tail` graphs
 
 
 def cache_key(model: str, weights_fingerprint: str, opset: int, quantization: str) -> str:

@@ -22,6 +22,7 @@ ROLES = (
     "tag_encoder",
     "left_context",
     "right_context",
+    "right_tail",
     "step",
     "surface_encoder",
     "candidates",

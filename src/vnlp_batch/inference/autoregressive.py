@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from vnlp_batch.featurize import spucontext, treestack
+from vnlp_batch.models.decompose import WINDOW
 from vnlp_batch.models.spec import ModelSpec
 
-WINDOW = 40
 _WINDOW = np.arange(WINDOW)
 
 

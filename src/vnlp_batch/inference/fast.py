@@ -17,10 +17,9 @@ import numpy as np
 from vnlp_batch.featurize import spucontext, treestack
 from vnlp_batch.featurize.stemmer import stemmer_inputs
 from vnlp_batch.inference.distinct import distinct_rows
-from vnlp_batch.inference.padded import PaddedStack, real_rows
+from vnlp_batch.inference.padded import WINDOW, PaddedStack, real_rows
 from vnlp_batch.models.spec import ModelSpec
 
-WINDOW = 40
 _WINDOW = np.arange(WINDOW)
 CHUNK = 1024  # tokens per call of the per-token head graphs
 
@@ -35,12 +34,6 @@ def _with_pad_row(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """`_unique_rows` of `rows` plus an all-zero (padding) row; also the padding row's index."""
     unique, inverse = _unique_rows(np.concatenate([rows, np.zeros((1, rows.shape[1]), rows.dtype)]))
     return unique, inverse[:-1], int(inverse[-1])
-
-
-def _zero_row_outputs(graph) -> list[np.ndarray]:
-    """An encoder's outputs for VNLP's padding row (all zeros): the padding rows of its windows."""
-    zero = np.zeros((1, graph.input_shapes[0][-1]), np.float32)
-    return [out[0] for out in graph.run_all([zero])]
 
 
 class Steps:
@@ -68,21 +61,16 @@ class FastSpuContext:
         self.word_encoder = graphs["word_encoder"]
 
     @cached_property
-    def _pad(self) -> np.ndarray:
-        (pad,) = _zero_row_outputs(self.word_encoder)
-        return pad
-
-    @cached_property
     def left(self) -> PaddedStack:
-        return PaddedStack(self.graphs["left_context"], False, {"left_encodings": self._pad})
+        return PaddedStack(self.graphs, "left_context", False)
 
     @cached_property
     def right(self) -> PaddedStack:
-        return PaddedStack(self.graphs["right_context"], True, {"right_encodings": self._pad})
+        return PaddedStack(self.graphs, "right_context", True)
 
     @cached_property
     def step(self) -> PaddedStack:
-        return PaddedStack(self.graphs["step"], False)  # history padding: zero rows
+        return PaddedStack(self.graphs, "step", False)
 
     def _contexts(self, encoded: np.ndarray, left: np.ndarray, right: np.ndarray, pad: int):
         """Left and right context encodings of windows given as ids into `encoded`."""
@@ -166,16 +154,6 @@ class _FastTreeStack:
             start += len(rows)
         return encoded, ids, pad
 
-    @cached_property
-    def _pad_tags(self) -> np.ndarray:
-        (pad,) = _zero_row_outputs(self.tag_encoder)
-        return pad
-
-    def _stack(self, role: str, backward: bool, windows: str) -> PaddedStack:
-        """A stack whose `windows` tag-encoding window pads with the zero tag row's encoding (word and
-        PoS padding are zeros)."""
-        return PaddedStack(self.graphs[role], backward, {f"{windows}_tag_encodings": self._pad_tags})
-
     def _statics(self, sentences, analyses):
         statics = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
         lengths = np.array([st.n for st in statics], np.int64)
@@ -198,11 +176,11 @@ def _is_pad(words: np.ndarray, tag_ids: np.ndarray, pad_tag: int, *pos: np.ndarr
 class FastTreeStackPos(_FastTreeStack):
     @cached_property
     def right(self) -> PaddedStack:
-        return self._stack("right_context", True, "right")
+        return PaddedStack(self.graphs, "right_context", True)
 
     @cached_property
     def step(self) -> PaddedStack:
-        return self._stack("step", False, "left")
+        return PaddedStack(self.graphs, "step", False)
 
     def _right(self, rc_words: np.ndarray, encoded: np.ndarray, rc: np.ndarray, pad: int) -> np.ndarray:
         real = real_rows(_is_pad(rc_words, rc, pad), True)
@@ -259,15 +237,15 @@ class FastTreeStackPos(_FastTreeStack):
 class FastTreeStackDp(_FastTreeStack):
     @cached_property
     def left(self) -> PaddedStack:
-        return self._stack("left_context", False, "left")
+        return PaddedStack(self.graphs, "left_context", False)
 
     @cached_property
     def right(self) -> PaddedStack:
-        return self._stack("right_context", True, "right")
+        return PaddedStack(self.graphs, "right_context", True)
 
     @cached_property
     def step(self) -> PaddedStack:
-        return PaddedStack(self.graphs["step"], False)  # arc-label history padding: zero rows
+        return PaddedStack(self.graphs, "step", False)
 
     def _contexts(self, encoded, pad, lc_words, lc, lc_pos, rc_words, rc, rc_pos):
         real_l = real_rows(_is_pad(lc_words, lc, pad, lc_pos), False)
@@ -357,16 +335,12 @@ class FastStemmer:
         self.score = graphs["score"]
 
     @cached_property
-    def _pad(self) -> list[np.ndarray]:
-        return _zero_row_outputs(self.surface_encoder)  # left, right surface encodings
-
-    @cached_property
     def left(self) -> PaddedStack:
-        return PaddedStack(self.graphs["left_context"], False, {"left_surface": self._pad[0]})
+        return PaddedStack(self.graphs, "left_context", False)
 
     @cached_property
     def right(self) -> PaddedStack:
-        return PaddedStack(self.graphs["right_context"], True, {"right_surface": self._pad[1]})
+        return PaddedStack(self.graphs, "right_context", True)
 
     def _contexts(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Left and right context encodings of (tokens, 40, 15) character windows."""

@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from vnlp_batch.inference.distinct import distinct_rows
+from vnlp_batch.models.decompose import PADDING, WINDOW
 
-WINDOW = 40
+_EYE = np.eye(WINDOW, dtype=np.float32)
 CHUNK = 1024  # windows per graph call: bounds the gathered (rows, L, width) block
 MERGE_RATIO = 0.8  # a group runs windows of at least this fraction of its longest one…
 SMALL_GROUP = 64  # …or any shorter ones while it has fewer windows than this
@@ -54,28 +55,40 @@ def groups(real: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         start = end
 
 
-class PaddedStack:
-    """A graph over windows whose GRU stack starts from input states `h1…` (and `tail`).
+def zero_row_outputs(graph) -> list[np.ndarray]:
+    """An encoder's outputs for VNLP's padding row (all zeros): the padding rows of its windows."""
+    zero = np.zeros((1, graph.input_shapes[0][-1]), np.float32)
+    return [out[0] for out in graph.run_all([zero])]
 
-    `graph` is an OnnxModel-like object (`input_names`, `input_shapes`, `run_all`); its inputs are
-    the caller's inputs followed by the state inputs, its outputs the result followed by `state1…`.
-    Inputs with a variable second axis are windows; `pad_rows` gives a window input's padding row
-    (an encoding of VNLP's zero row) where it is not zeros.
+
+class PaddedStack:
+    """`graphs[role]`: a graph over windows whose GRU stack starts from input states `h1…`.
+
+    Graphs are OnnxModel-like objects (`input_names`, `input_shapes`, `run_all`); the stack's inputs
+    are the caller's inputs followed by the state inputs, its outputs the result followed by
+    `state1…`. Inputs with a variable second axis are windows; their padding rows are zeros or, for
+    inputs named in models/decompose.py's PADDING, an encoder's output for the zero row. A two-layer
+    go_backwards stack has a `*_tail` graph that continues its last layer over the skipped padding.
     """
 
-    def __init__(self, graph, backward: bool, pad_rows: dict[str, np.ndarray] | None = None) -> None:
-        self.graph = graph
+    def __init__(self, graphs: dict, role: str, backward: bool) -> None:
+        self.graph = graphs[role]
+        self.tail = graphs.get(role.replace("_context", "_tail")) if role.endswith("_context") else None
         self.backward = backward
-        self.states = [n for n in graph.input_names if n.startswith("h") and n[1:].isdigit()]
-        self.tail = "tail" in graph.input_names
-        self._table = self._pad_states(pad_rows or {})
+        self.states = [n for n in self.graph.input_names if n.startswith("h") and n[1:].isdigit()]
+        pad_rows = {
+            name: zero_row_outputs(graphs[PADDING[name][0]])[PADDING[name][1]]
+            for name in self.graph.input_names
+            if name in PADDING
+        }
+        self._table = self._pad_states(pad_rows)
 
     def _pad_inputs(self, k: int, pad_rows: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The caller's inputs for one window of k padding rows; per-row inputs are zeros (they do
         not reach the stack's states)."""
         out = []
         for name, shape in zip(self.graph.input_names, self.graph.input_shapes, strict=True):
-            if name in self.states or name == "tail":
+            if name in self.states:
                 continue
             window = not isinstance(shape[1], int)
             row = pad_rows.get(name, np.zeros(shape[2:] if window else shape[1:], np.float32))
@@ -87,8 +100,7 @@ class PaddedStack:
         tables: list[list[np.ndarray]] = [[] for _ in self.states]
         for k in range(1, WINDOW + 1):
             zeros = [np.zeros((1, self._units(i)), np.float32) for i in range(len(self.states))]
-            tail = [np.zeros((1, WINDOW - k, self._units(0)), np.float32)] if self.tail else []
-            outputs = self.graph.run_all([*self._pad_inputs(k, pad_rows), *zeros, *tail])
+            outputs = self.graph.run_all([*self._pad_inputs(k, pad_rows), *zeros])
             for i in range(len(self.states)):
                 tables[i].append(outputs[1 + i][0])
         return [np.concatenate([np.zeros((1, len(t[0])), np.float32), np.stack(t)]) for t in tables]
@@ -111,17 +123,11 @@ class PaddedStack:
             for s in range(0, len(members), CHUNK):
                 rows = members[s : s + CHUNK]
                 states = [np.broadcast_to(t[skipped], (len(rows), t.shape[1])) for t in self._table]
-                # Layer 1's outputs on the skipped padding, in its reading order (1, 2, … pad rows).
-                tail = (
-                    [
-                        np.broadcast_to(
-                            self._table[0][1 : skipped + 1], (len(rows), skipped, self._table[0].shape[1])
-                        )
-                    ]
-                    if self.tail
-                    else []
-                )
-                result = self.graph.run_all([*inputs(rows, cols), *states, *tail])[0]
+                result = self.graph.run_all([*inputs(rows, cols), *states])[0]
+                if self.tail is not None and skipped:
+                    # One-hot k = 1…skipped: layer 1's outputs after k padding rows (read backwards).
+                    pads = np.broadcast_to(_EYE[:skipped], (len(rows), skipped, WINDOW))
+                    result = self.tail.run_all([result, pads])[0]
                 if out is None:
                     out = np.empty((len(real), *result.shape[1:]), result.dtype)
                 out[rows] = result

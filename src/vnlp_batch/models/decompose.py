@@ -14,9 +14,12 @@ monolithic model computes for every row, only without repeating work:
   (`h1`, `h2`, …) and a window of any length: the decoder feeds only the window's real rows and the
   state each layer has after the padding rows it skips, computed once per model
   (`inference/padded.py`). The graphs output those states (`state1`, …) so the decoder can build that
-  table with the same graphs. In a two-layer `go_backwards` stack the second layer reads the padding
-  *last*, so it still runs all 40 steps: its input is the first layer's outputs on the skipped
-  padding (input `tail`) followed by the first layer's outputs on the real rows.
+  table with the same graphs.
+- In a two-layer `go_backwards` stack the second layer reads the padding *last*, so it still runs all
+  40 steps. The context graph runs it over the real rows; a `*_tail` graph continues it over the
+  skipped padding. Its input there is one of 40 fixed vectors (the first layer's output after k
+  padding rows), so the tail graph holds their products with the layer's kernel, computed once at
+  export, and takes one-hot rows: each tail step costs the recurrent product only.
 """
 
 from __future__ import annotations
@@ -25,8 +28,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.vnlp_env import tensorflow
+
+WINDOW = 40
+
+# The padding row of each window input that carries encodings: VNLP pads windows with all-zero rows,
+# which reach the stack as the encoder's output for the zero row — (encoder role, output index).
+# Other window inputs (word and PoS ids, history one-hots) pad with zeros.
+PADDING: dict[str, tuple[str, int]] = {
+    "left_encodings": ("word_encoder", 0),
+    "right_encodings": ("word_encoder", 0),
+    "left_tag_encodings": ("tag_encoder", 0),
+    "right_tag_encodings": ("tag_encoder", 0),
+    "left_surface": ("surface_encoder", 0),
+    "right_surface": ("surface_encoder", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -71,14 +90,49 @@ def _grus(stack: Any) -> list[Any]:
 class _Stack:
     """A GRU stack applied from given initial states: its Keras inputs and outputs."""
 
-    state_inputs: list[Any]  # h1.. (and tail) Keras inputs, in graph input order
+    state_inputs: list[Any]  # h1.. Keras inputs, in graph input order
     state_names: list[str]
-    output: Any  # the stack's output (final state of its last layer)
+    output: Any  # the stack's output (final state of its last layer; before the tail, if any)
     states: list[Any]  # state1.. outputs: final state of each layer that takes an initial state
+    tail: Any = None  # Keras model (state, pads) -> the last layer's state after the padding
 
 
-def _apply_stack(keras: Any, stack: Any, x: Any) -> _Stack:
-    """`stack` over window `x` (any length), each padding-first layer starting from an input state."""
+def _padding_row(keras: Any, window: dict[str, Any], x: Any, encoders: dict[str, Any]) -> np.ndarray:
+    """The stack input `x` for one padding row of `window` (see PADDING), computed by Keras."""
+    feeds = []
+    for name, tensor in window.items():
+        if name in PADDING:
+            role, index = PADDING[name]
+            encoder = encoders[role]
+            zero = np.zeros((1, *encoder.input_shape[1:]), encoder.inputs[0].dtype.as_numpy_dtype)
+            outputs = encoder(zero)
+            row = np.asarray(outputs[index] if isinstance(outputs, (list, tuple)) else outputs)[0]
+        else:
+            row = np.zeros(tensor.shape[2:], tensor.dtype.as_numpy_dtype)
+        feeds.append(row[None, None])
+    return np.asarray(keras.Model(list(window.values()), x)(feeds))[0, 0]
+
+
+def _tail(keras: Any, first: Any, second: Any, pad_row: np.ndarray) -> Any:
+    """Layer 2 of a two-layer go_backwards stack over the padding it reads last, as a model of (its
+    state after the real rows, one-hot rows selecting k = 1…40): the input projection of layer 1's
+    output after k padding rows is row k-1 of the tail's kernel."""
+    pad_outputs = np.asarray(first(np.broadcast_to(pad_row, (1, WINDOW, len(pad_row)))))[0]
+    kernel, recurrent, bias = second.get_weights()
+    config = {**second.get_config(), "name": f"{second.name}_tail", "return_sequences": False}
+    gru = type(second).from_config(config)
+    gru.build((None, None, WINDOW))
+    gru.set_weights([(pad_outputs @ kernel).astype(np.float32), recurrent, bias])
+    state = keras.Input((second.units,), name="state")
+    pads = keras.Input((None, WINDOW), name="pads")
+    return keras.Model([state, pads], gru(pads, initial_state=state))
+
+
+def _apply_stack(keras: Any, stack: Any, x: Any, pad_row: Callable[[], np.ndarray] | None = None) -> _Stack:
+    """`stack` over window `x` (any length), each padding-first layer starting from an input state.
+
+    `pad_row` gives `x` for a padding row; only two-layer go_backwards stacks (which get a tail)
+    need it."""
     grus = _grus(stack)
     backward = grus[0].go_backwards
     assert all(g.go_backwards == backward for g in grus), f"{stack.name}: mixed directions"
@@ -96,15 +150,13 @@ def _apply_stack(keras: Any, stack: Any, x: Any) -> _Stack:
     for layer, h in zip(starting, inputs, strict=True):
         s = layer(s, initial_state=h)
         states.append(final(layer, s))
+    tail = None
     if backward and len(grus) > 1:
-        tail = keras.Input((None, grus[0].units), name="tail")
-        inputs.append(tail)
-        names.append("tail")
-        # Layer 1's outputs come in processing order (pads first): the skipped pads' outputs lead.
-        s = keras.layers.Concatenate(axis=1)([tail, s])
-        for layer in grus[1:]:
-            s = layer(s)
-    return _Stack(inputs, names, s, states)
+        first, second = grus
+        assert not second.return_sequences and pad_row is not None, f"{stack.name}: unexpected stack"
+        tail = _tail(keras, first, second, pad_row())
+        s = second(s)
+    return _Stack(inputs, names, s, states, tail)
 
 
 def _graph(
@@ -116,6 +168,17 @@ def _graph(
     model = keras.Model([*inputs.values(), *state_inputs], [output, *states])
     names = (*inputs, *(applied.state_names if applied else []))
     return Graph(role, model, names, (output_name, *(f"state{i + 1}" for i in range(len(states)))))
+
+
+def _context_graphs(
+    keras: Any, side: str, stack: Any, window: dict[str, Any], x: Any, encoders: dict[str, Any]
+) -> list[Graph]:
+    """`{side}_context`: `stack` over the window `x` of `window` inputs; and `{side}_tail` if it has one."""
+    applied = _apply_stack(keras, stack, x, lambda: _padding_row(keras, window, x, encoders))
+    graphs = [_graph(f"{side}_context", keras, window, applied, applied.output, side)]
+    if applied.tail is not None:
+        graphs.append(Graph(f"{side}_tail", applied.tail, ("state", "pads"), (side,)))
+    return graphs
 
 
 def _input(keras: Any, name: str, shape: tuple[Any, ...], dtype: str = "float32") -> tuple[str, Any]:
@@ -136,8 +199,7 @@ def spucontext_graphs(model: Any) -> list[Graph]:
     graphs = [Graph("word_encoder", word_encoder, ("pieces",), ("encoding",))]
     for side, stack in (("left", left_stack), ("right", right_stack)):
         name, window = _input(keras, f"{side}_encodings", (None, width))
-        applied = _apply_stack(keras, stack, window)
-        graphs.append(_graph(f"{side}_context", keras, {name: window}, applied, applied.output, side))
+        graphs += _context_graphs(keras, side, stack, {name: window}, window, {"word_encoder": word_encoder})
 
     rows = dict(_input(keras, n, (width,)) for n in ("word", "left", "right"))
     name, history = _input(keras, "history", (None, history_width))
@@ -182,8 +244,9 @@ def stemmer_graphs(model: Any) -> list[Graph]:
     width = left_surface.output_shape[-1]
     for side, gru in (("left", left_context), ("right", right_context)):
         name, window = _input(keras, f"{side}_surface", (None, width))
-        applied = _apply_stack(keras, gru, window)
-        graphs.append(_graph(f"{side}_context", keras, {name: window}, applied, applied.output, side))
+        graphs += _context_graphs(
+            keras, side, gru, {name: window}, window, {"surface_encoder": surface_encoder}
+        )
 
     left = keras.Input((left_context.units,), name="left")
     right = keras.Input((right_context.units,), name="right")
@@ -229,13 +292,14 @@ def treestack_pos_graphs(model: Any) -> list[Graph]:
     left_concat = _inbound(left_stack)[0]
     width = tag_rnn.output_shape[-1]
     graphs = [_tag_encoder(keras, tag_embedding, tag_rnn, model.inputs[1].shape[-1])]
+    encoders = {"tag_encoder": graphs[0].model}
 
     right_in = dict(
         [_input(keras, "right_words", (None,)), _input(keras, "right_tag_encodings", (None, width))]
     )
     words, tags = right_in.values()
-    applied = _apply_stack(keras, right_stack, right_concat([word_embedding(words), tags]))
-    graphs.append(_graph("right_context", keras, right_in, applied, applied.output, "right"))
+    x = right_concat([word_embedding(words), tags])
+    graphs += _context_graphs(keras, "right", right_stack, right_in, x, encoders)
 
     rows = dict(
         [
@@ -271,6 +335,7 @@ def treestack_dp_graphs(model: Any) -> list[Graph]:
     current_concat, left_stack, history_stack, right_stack = _inbound(final)
     width = tag_rnn.output_shape[-1]
     graphs = [_tag_encoder(keras, tag_embedding, tag_rnn, model.inputs[1].shape[-1])]
+    encoders = {"tag_encoder": graphs[0].model}
     for side, stack in (("left", left_stack), ("right", right_stack)):
         window = dict(
             [
@@ -281,8 +346,7 @@ def treestack_dp_graphs(model: Any) -> list[Graph]:
         )
         words, tags, pos = window.values()
         x = _inbound(stack)[0]([word_embedding(words), tags, pos_embedding(pos)])
-        applied = _apply_stack(keras, stack, x)
-        graphs.append(_graph(f"{side}_context", keras, window, applied, applied.output, side))
+        graphs += _context_graphs(keras, side, stack, window, x, encoders)
 
     rows = dict(
         [
