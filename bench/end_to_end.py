@@ -49,14 +49,14 @@ def cli_command(task: str, parquet: Path, batch_size: int, workdir: Path) -> lis
     ]
 
 
-def run_cli(task: str, parquet: Path, batch_size: int, cache_dir: Path) -> dict:
+def run_cli(task: str, parquet: Path, batch_size: int, cache_dir: Path, timeout_s: float = 1800) -> dict:
     """One CLI run in a fresh directory; its metrics.json (wall time starts after the models are loaded)."""
     with tempfile.TemporaryDirectory(prefix="vnlp_bench_e2e_") as tmp:
         workdir = Path(tmp)
         cmd = cli_command(task, parquet, batch_size, workdir)
         env = dict(os.environ, VNLP_BATCH_CACHE=str(cache_dir))
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
         process_s = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[20_000, 200_000])
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--cache-dir", default=os.environ.get("VNLP_BATCH_CACHE"))
+    # task=all over 200k rows takes about two hours on a 2-core machine
+    parser.add_argument("--timeout-h", type=float, default=6.0, help="per CLI run")
     args = parser.parse_args(argv)
     cache = Path(args.cache_dir or Path.home() / ".cache" / "vnlp_batch")
     runs = []
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         for rows in args.rows:
             parquet = Path(tmp) / f"zipf_{rows}.parquet"
             write_corpus(parquet, rows, seed=7)
-            result = run_cli(args.task, parquet, args.batch_size, cache)
+            result = run_cli(args.task, parquet, args.batch_size, cache, timeout_s=args.timeout_h * 3600)
             m = result["metrics"]
             runs.append(
                 {
