@@ -1,11 +1,15 @@
 """Session-wide fixtures: synthetic weights and the ONNX exports are built once and shared.
 
-Set VNLP_BATCH_TEST_CACHE to a directory to keep them between runs (CI starts empty).
+Set VNLP_BATCH_TEST_CACHE to a directory to keep them between runs (CI starts empty). On a cold cache
+they are built by two worker processes first (`prebuilt`, cache_workers.py).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 
 import pytest
@@ -40,7 +44,30 @@ def sample_texts() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def synthetic_weights(cache_dir: Path, sample_texts: list[str]):
+def prebuilt(cache_dir: Path, sample_texts: list[str]) -> None:
+    """Fill a cold cache in parallel worker processes, one model per task (see cache_workers.py).
+
+    Only a head start: `synthetic_weights` and `exports` below still resolve and export every model
+    with the library itself, and do serially whatever a worker left undone.
+    """
+    from cache_workers import missing, prepare
+
+    if (os.cpu_count() or 1) < 2:
+        return
+    todo = missing(cache_dir, sample_texts)
+    if len(todo) < 2:
+        return
+    # Two workers: a worker peaks near 8 GB (as the session did when it built the cache itself), and
+    # TensorFlow and onnxruntime already spread their heavy calls over every core.
+    # spawn: TensorFlow is already imported here, and a forked TensorFlow can deadlock.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        for _ in pool.map(prepare, todo, repeat(str(cache_dir)), repeat(sample_texts)):
+            pass  # re-raises a worker's exception (an export that failed verification, say)
+
+
+@pytest.fixture(scope="session")
+def synthetic_weights(cache_dir: Path, sample_texts: list[str], prebuilt: None):
     """WeightSet of synthetic seed-0 files for all eight models."""
     from vnlp_batch.weights.sources import resolve_weights
 
