@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,6 +103,22 @@ def loaded(exports, cpu_runtime):
 
     runtime = dataclasses.replace(cpu_runtime, decoder="fast")
     return {name: LoadedModel.load(m.graphs, runtime) for name, m in exports.models.items()}
+
+
+@pytest.fixture(scope="session")
+def keras_model() -> Callable[[str], Any]:
+    """`name -> VNLP's Keras model for it`, each built once per session (a build traces every GRU, for
+    seconds). The model is shared: a test that needs weights in it loads them itself."""
+    from vnlp_batch.models.keras_build import build_keras_model
+
+    built: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in built:
+            built[name] = build_keras_model(MODELS[name])
+        return built[name]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -216,12 +216,12 @@ def test_sentiment(ours, reference) -> None:
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_reference_rows_match_keras(name, reference, synthetic_weights) -> None:
+def test_reference_rows_match_keras(name, reference, synthetic_weights, keras_model) -> None:
     """A sample of the reference's own input rows, through VNLP's Keras model: same probabilities."""
-    from vnlp_batch.models.keras_build import build_keras_model, load_weights
+    from vnlp_batch.models.keras_build import load_weights
 
     spec = MODELS[name]
-    model = build_keras_model(spec)
+    model = keras_model(name)
     load_weights(spec, model, synthetic_weights.directory)
     recorded = reference[name]["rows"]
     assert len(recorded) >= 2
