@@ -89,11 +89,10 @@ def exports(cache_dir: Path, sample_texts: list[str], synthetic_weights):
 
 
 @pytest.fixture(scope="session")
-def onnx_sessions(exports):
-    """A CPU onnxruntime session per model, from the shared exports."""
-    from vnlp_batch.runtime.sessions import make_session
-
-    return {name: make_session(m.graphs["monolithic"], CPU.providers) for name, m in exports.models.items()}
+def onnx_sessions(loaded):
+    """A CPU onnxruntime session per model on its monolithic graph, from the shared exports (the one
+    `loaded` made: the same file and session options as make_session(path, CPU.providers))."""
+    return {name: model.graphs["monolithic"].session for name, model in loaded.items()}
 
 
 @pytest.fixture(scope="session")
