@@ -17,7 +17,8 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -189,19 +190,30 @@ def _record(directory: Path, seed: int, model: str, stats: list[dict[str, Any]])
     (the test session builds its cache in parallel workers), and a manifest read before it wrote would
     drop its entries.
     """
-    import fcntl
-
-    lock = os.open(directory, os.O_RDONLY)  # the directory itself: no lock file among VNLP's files
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _locked(directory):
         manifest = _read_manifest(directory, seed)
         manifest["models"][model] = stats
         tmp = directory / "calibration.tmp"
         tmp.write_text(json.dumps(manifest, indent=2))
         tmp.replace(directory / "calibration.json")
-    finally:
-        os.close(lock)  # releases the lock
     return manifest
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive flock on `directory` itself (no lock file among VNLP's files); none where the
+    platform has no flock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _make_model_weights(
