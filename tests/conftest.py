@@ -1,13 +1,21 @@
 """Session-wide fixtures: synthetic weights and the ONNX exports are built once and shared.
 
-Set VNLP_BATCH_TEST_CACHE to a directory to keep them between runs (CI starts empty).
+Set VNLP_BATCH_TEST_CACHE to a directory to keep them between runs (CI starts empty). On a cold cache
+they are built by two worker processes first (`prebuilt`, cache_workers.py).
 """
 
 from __future__ import annotations
 
+import copy
+import multiprocessing
 import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -40,7 +48,30 @@ def sample_texts() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def synthetic_weights(cache_dir: Path, sample_texts: list[str]):
+def prebuilt(cache_dir: Path, sample_texts: list[str]) -> None:
+    """Fill a cold cache in parallel worker processes, one model per task (see cache_workers.py).
+
+    Only a head start: `synthetic_weights` and `exports` below still resolve and export every model
+    with the library itself, and do serially whatever a worker left undone.
+    """
+    from cache_workers import missing, prepare
+
+    if (os.cpu_count() or 1) < 2:
+        return
+    todo = missing(cache_dir, sample_texts)
+    if len(todo) < 2:
+        return
+    # Two workers: a worker peaks near 8 GB (as the session did when it built the cache itself), and
+    # TensorFlow and onnxruntime already spread their heavy calls over every core.
+    # spawn: TensorFlow is already imported here, and a forked TensorFlow can deadlock.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        for _ in pool.map(prepare, todo, repeat(str(cache_dir)), repeat(sample_texts)):
+            pass  # re-raises a worker's exception (an export that failed verification, say)
+
+
+@pytest.fixture(scope="session")
+def synthetic_weights(cache_dir: Path, sample_texts: list[str], prebuilt: None):
     """WeightSet of synthetic seed-0 files for all eight models."""
     from vnlp_batch.weights.sources import resolve_weights
 
@@ -58,11 +89,10 @@ def exports(cache_dir: Path, sample_texts: list[str], synthetic_weights):
 
 
 @pytest.fixture(scope="session")
-def onnx_sessions(exports):
-    """A CPU onnxruntime session per model, from the shared exports."""
-    from vnlp_batch.runtime.sessions import make_session
-
-    return {name: make_session(m.graphs["monolithic"], CPU.providers) for name, m in exports.models.items()}
+def onnx_sessions(loaded):
+    """A CPU onnxruntime session per model on its monolithic graph, from the shared exports (the one
+    `loaded` made: the same file and session options as make_session(path, CPU.providers))."""
+    return {name: model.graphs["monolithic"].session for name, model in loaded.items()}
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +104,22 @@ def loaded(exports, cpu_runtime):
 
     runtime = dataclasses.replace(cpu_runtime, decoder="fast")
     return {name: LoadedModel.load(m.graphs, runtime) for name, m in exports.models.items()}
+
+
+@pytest.fixture(scope="session")
+def keras_model() -> Callable[[str], Any]:
+    """`name -> VNLP's Keras model for it`, each built once per session (a build traces every GRU, for
+    seconds). The model is shared: a test that needs weights in it loads them itself."""
+    from vnlp_batch.models.keras_build import build_keras_model
+
+    built: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in built:
+            built[name] = build_keras_model(MODELS[name])
+        return built[name]
+
+    return get
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +142,22 @@ PLANS = {
 }
 
 
+class _StemmerOnce:
+    """The stemmer's fast decoder, remembering its probabilities per batch of sentences."""
+
+    def __init__(self, fast: Any) -> None:
+        self.fast = fast
+        self.done: dict[tuple[tuple[str, ...], ...], np.ndarray] = {}
+
+    def probs(
+        self, sentences: Sequence[Sequence[str]], candidates: Sequence[Sequence[Sequence[str]]]
+    ) -> np.ndarray:
+        key = tuple(tuple(s) for s in sentences)  # the candidates are a function of the tokens
+        if key not in self.done:
+            self.done[key] = self.fast.probs(sentences, candidates)
+        return self.done[key].copy()
+
+
 @pytest.fixture(scope="session")
 def ours(loaded, corpus):
     """vnlp-batch's annotations and probabilities for the whole corpus, in batches of 64 sentences:
@@ -103,13 +165,17 @@ def ours(loaded, corpus):
     from vnlp_batch.inference.annotate import Annotator, Plan
 
     texts, tokens = corpus
+    # Both plans run the stemmer on the same batches: decode each batch once.
+    stemmer = copy.copy(loaded["stemmer"])
+    stemmer._fast = _StemmerOnce(loaded["stemmer"].fast())
+    models = {**loaded, "stemmer": stemmer}
     out = {}
     for key, fields in PLANS.items():
         plan = Plan(**fields)
         names = {"stemmer", *(getattr(plan, t) for t in plan.tasks)}
         if plan.dep == "treestack_dp":
             names |= {"treestack_pos"}
-        annotator = Annotator(plan, {n: loaded[n] for n in names}, keep_probs=True)
+        annotator = Annotator(plan, {n: models[n] for n in names}, keep_probs=True)
         columns: dict[str, list] = {}
         probs: dict[str, list] = {}
         errors: list = []

@@ -8,7 +8,7 @@ import pytest
 
 from vnlp_batch.app import models_for
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
-from vnlp_batch.models.keras_build import build_keras_model, pickled_slots
+from vnlp_batch.models.keras_build import pickled_slots
 from vnlp_batch.models.labels import group_labels
 from vnlp_batch.vnlp_env import vnlp_module
 
@@ -31,9 +31,9 @@ def test_declaration_matches_vnlp(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_keras_model_has_declared_inputs_and_outputs(name: str) -> None:
+def test_keras_model_has_declared_inputs_and_outputs(name: str, keras_model) -> None:
     spec = MODELS[name]
-    model = build_keras_model(spec)
+    model = keras_model(name)  # build_keras_model(spec), shared with the other tests of the session
     assert len(model.inputs) == len(spec.inputs)
     assert model.outputs[0].shape[-1] == spec.output_width
     assert model.layers[-1].activation.__name__ == spec.output_activation

@@ -95,3 +95,18 @@ def test_calibration_record_says_synthetic(synthetic_weights) -> None:
     record = json.loads((synthetic_weights.directory / "calibration.json").read_text())
     assert record["synthetic"] is True
     assert set(record["models"]) == set(MODELS)
+
+
+def test_concurrent_writers_keep_every_manifest_entry(tmp_path) -> None:
+    """Processes generating different models into one directory (the session's cache workers) each
+    add their entry to calibration.json; none may drop another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vnlp_batch.weights.synthetic import GENERATOR_VERSION, _record
+
+    names = [f"model{i}" for i in range(32)]
+    with ThreadPoolExecutor(8) as pool:  # one flock per open: threads contend as processes do
+        list(pool.map(lambda name: _record(tmp_path, 0, name, [{"group": name}]), names))
+    record = json.loads((tmp_path / "calibration.json").read_text())
+    assert record["generator_version"] == GENERATOR_VERSION
+    assert record["models"] == {name: [{"group": name}] for name in names}

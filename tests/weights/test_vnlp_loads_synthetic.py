@@ -7,6 +7,8 @@ without a slip.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -19,10 +21,8 @@ from vnlp_batch.vnlp_env import vnlp_module
 SENTENCE = "Benim adım Melikşah ve İstanbul'da yaşıyorum, Ankara'ya 3 Mart'ta taşınacağım."
 
 
-@pytest.fixture
-def vnlp_points_at(monkeypatch, synthetic_weights):
-    """Point every VNLP module's weight and matrix paths at the synthetic directory."""
-    directory = synthetic_weights.directory
+def _point_at(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """Point every VNLP module's weight and matrix paths at `directory`."""
     for spec in MODELS.values():
         module = vnlp_module(spec.module)
         monkeypatch.setattr(module, "PROD_WEIGHTS_LOC", str(directory / spec.weights_file))
@@ -30,7 +30,26 @@ def vnlp_points_at(monkeypatch, synthetic_weights):
             monkeypatch.setattr(module, "WORD_EMBEDDING_MATRIX_LOC", str(directory / spec.embedding.file))
         # VNLP would download a missing file; fail loudly instead if a path was not redirected.
         monkeypatch.setattr(module, "check_and_download", _must_exist, raising=False)
-    return directory
+
+
+@pytest.fixture
+def vnlp_points_at(monkeypatch, synthetic_weights):
+    """Point every VNLP module's weight and matrix paths at the synthetic directory."""
+    _point_at(monkeypatch, synthetic_weights.directory)
+    return synthetic_weights.directory
+
+
+@pytest.fixture(scope="module")
+def treestack_dp(synthetic_weights):
+    """VNLP's TreeStackDP on the synthetic files, built once for the module.
+
+    VNLP's own __init__ builds a StemmerAnalyzer() and a TreeStackPoS beside it; the stemmer and
+    TreeStackPoS tests use those rather than building the same classes again (each build traces
+    every GRU of the model, for seconds)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _point_at(monkeypatch, synthetic_weights.directory)
+        spec = MODELS["treestack_dp"]
+        return getattr(vnlp_module(spec.module), spec.vnlp_class)(False)
 
 
 def _must_exist(path, url):
@@ -64,12 +83,15 @@ def test_vnlp_spucontext_dp_matches_onnx(vnlp_points_at, onnx_sessions) -> None:
     assert [(r[2], r[3]) for r in result] == [(arc, relations[rel]) for arc, rel in ours]
 
 
-def test_vnlp_stemmer_matches_onnx(vnlp_points_at, onnx_sessions) -> None:
+def test_vnlp_stemmer_matches_onnx(vnlp_points_at, onnx_sessions, treestack_dp, monkeypatch) -> None:
     from vnlp_batch.featurize.candidates import use_deterministic_candidates
 
     spec = MODELS["stemmer"]
-    stemmer = getattr(vnlp_module(spec.module), spec.vnlp_class)()
-    use_deterministic_candidates(stemmer)  # VNLP with the same candidate-order change as ours
+    stemmer = treestack_dp.stemmer_analyzer  # VNLP's StemmerAnalyzer(), built by VNLP's TreeStackDP
+    assert type(stemmer).__name__ == spec.vnlp_class
+    # VNLP with the same candidate-order change as ours, for this test only (the instance is shared).
+    monkeypatch.setattr(stemmer, "candidate_generator", stemmer.candidate_generator)
+    use_deterministic_candidates(stemmer)
     analyses = stemmer.predict(SENTENCE)
     tokens = ref.tokenize(spec, SENTENCE)
     candidates = [c[:10] for c in ref.stemmer_candidates(tokens)]
@@ -88,9 +110,16 @@ def test_vnlp_sentiment_matches_onnx(vnlp_points_at, onnx_sessions) -> None:
 
 
 @pytest.mark.parametrize("name", ["treestack_pos", "treestack_dp", "charner"])
-def test_vnlp_loads_and_predicts(name, vnlp_points_at) -> None:
+def test_vnlp_loads_and_predicts(name, vnlp_points_at, request) -> None:
     spec = MODELS[name]
-    instance = getattr(vnlp_module(spec.module), spec.vnlp_class)(False)
+    if name == "treestack_dp":
+        instance = request.getfixturevalue("treestack_dp")
+    elif name == "treestack_pos":
+        # VNLP's TreeStackPoS(False, stemmer_analyzer), as VNLP's TreeStackDP builds it.
+        instance = request.getfixturevalue("treestack_dp").pos_tagger.instance
+    else:
+        instance = getattr(vnlp_module(spec.module), spec.vnlp_class)(False)
+    assert type(instance).__name__ == spec.vnlp_class
     result = instance.predict(SENTENCE)
     tokens = ref.tokenize(spec, SENTENCE)
     assert len(result) == len(tokens)

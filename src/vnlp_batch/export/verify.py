@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +37,11 @@ def verification_batch(
     the ones VNLP would really feed, not zeros.
     """
     recorded: list[list[np.ndarray]] = []
+    predict = _keras_predict(keras_model)
 
     def keras_call(batch: list[np.ndarray]) -> np.ndarray:
         recorded.append(batch)
-        return keras_model.predict_on_batch(batch)
+        return predict(batch)
 
     if spec.decoding == "autoregressive":
         ref.decode_autoregressive(spec, keras_call, ref.sample_sentences(spec, texts, rows))
@@ -61,7 +62,24 @@ def verification_batch(
     inputs = [np.concatenate([b[k] for b in recorded])[: max(rows, 1)] for k in range(len(spec.inputs))]
     dtypes = [i.dtype.as_numpy_dtype for i in keras_model.inputs]
     inputs = [x.astype(d) for x, d in zip(inputs, dtypes, strict=True)]
-    return VerificationBatch(inputs, np.asarray(keras_model.predict_on_batch(inputs)))
+    return VerificationBatch(inputs, predict(inputs))
+
+
+def _keras_predict(keras_model: Any) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
+    """`keras_model(batch, training=False)` as one graph for every batch size: what `predict_on_batch`
+    computes, but traced once. `predict_on_batch` traces again when the batch size first changes, and a
+    trace of VNLP's GRU models costs seconds."""
+    from vnlp_batch.vnlp_env import tensorflow
+
+    tf = tensorflow()
+    signature = [tf.TensorSpec((None, *i.shape[1:]), i.dtype) for i in keras_model.inputs]
+    call = tf.function(lambda *xs: keras_model(list(xs), training=False), input_signature=signature)
+    dtypes = [i.dtype.as_numpy_dtype for i in keras_model.inputs]
+
+    def predict(batch: Sequence[np.ndarray]) -> np.ndarray:
+        return call(*[np.asarray(x, d) for x, d in zip(batch, dtypes, strict=True)]).numpy()
+
+    return predict
 
 
 def run_session(session: Any, spec: ModelSpec, inputs: Sequence[np.ndarray]) -> np.ndarray:

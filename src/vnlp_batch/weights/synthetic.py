@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -158,10 +160,7 @@ def ensure_synthetic_weights(
     """Make sure `synthetic-seed<seed>/` holds VNLP-format files for `specs`; return the directory."""
     directory = synthetic_dir(cache_dir, seed)
     directory.mkdir(parents=True, exist_ok=True)
-    manifest_path = directory / "calibration.json"
-    manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    if manifest.get("generator_version") != GENERATOR_VERSION:
-        manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "synthetic": True, "models": {}}
+    manifest = _read_manifest(directory, seed)
     for spec in specs:
         done = spec.name in manifest["models"] and (directory / spec.weights_file).exists()
         if spec.embedding is not None and not (directory / spec.embedding.file).exists():
@@ -172,11 +171,49 @@ def ensure_synthetic_weights(
             "drawing synthetic weights for %s (seed %d) and calibrating on the sample corpus", spec.name, seed
         )
         stats = _make_model_weights(directory, seed, spec, corpus)
-        manifest["models"][spec.name] = [asdict(s) for s in stats]
-        tmp = manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        tmp.replace(manifest_path)
+        manifest = _record(directory, seed, spec.name, [asdict(s) for s in stats])
     return directory
+
+
+def _read_manifest(directory: Path, seed: int) -> dict[str, Any]:
+    path = directory / "calibration.json"
+    manifest: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    if manifest.get("generator_version") != GENERATOR_VERSION:
+        manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "synthetic": True, "models": {}}
+    return manifest
+
+
+def _record(directory: Path, seed: int, model: str, stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add `model` to calibration.json and return the manifest.
+
+    Re-read under a lock: another process may be generating other models into the same directory
+    (the test session builds its cache in parallel workers), and a manifest read before it wrote would
+    drop its entries.
+    """
+    with _locked(directory):
+        manifest = _read_manifest(directory, seed)
+        manifest["models"][model] = stats
+        tmp = directory / "calibration.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2))
+        tmp.replace(directory / "calibration.json")
+    return manifest
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive flock on `directory` itself (no lock file among VNLP's files); none where the
+    platform has no flock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _make_model_weights(
