@@ -228,6 +228,7 @@ def preamble(out) -> str:
             f"started {out['started_utc']}, took {out['elapsed_s'] / 60:.1f} min",
             f"- machine: {m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, numpy {m['numpy']}, "
             f"onnxruntime {m['onnxruntime']} (CPUExecutionProvider)",
+            _runtime(out),
             f"- sgemm (numpy fp32 2048², median of 5, same process): "
             f"**{out['sgemm']['gflops']:.1f} GFLOP/s** (runs: {out['sgemm']['all_gflops']})",
             f"- BLAS (threadpoolctl): {_blas(out)}; BLAS env vars set: {env or 'none'}",
@@ -239,6 +240,17 @@ def preamble(out) -> str:
             f"{zipf['distinct_tokens']:,} distinct of {zipf['tokens']:,} tokens drawn; "
             f"sample corpus {sample['sentences']} sentences, {sample['tokens']:,} tokens",
         ]
+    )
+
+
+def _runtime(out) -> str:
+    r = out.get("runtime")
+    if r is None:  # runs before lanes existed: one session with onnxruntime's default threads
+        return "- sessions: onnxruntime's default threads, one run per graph call (no lanes)"
+    threads = r["intra_op_threads"] or "all cores"
+    return (
+        f"- sessions (every path, monolithic included): {r['lanes']} lane(s) sharing {threads} intra-op "
+        f"threads, graph optimization `{r['graph_optimization_level']}`, spin-wait {r['spin_wait']}"
     )
 
 

@@ -332,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         "cache_dir": str(cache_dir),
         "load_before": machine.load_snapshot(),
         "machine": machine.describe(),
+        # Every path runs on these sessions (monolithic included): providers, threads, lanes.
+        "runtime": dataclasses.asdict(W.cpu_runtime()),
     }
     log(f"{cfg.name} run, budget {cfg.budget_s / 60:.0f} min; load average {out['load_before']['loadavg']}")
     out["sgemm"] = machine.sgemm_gflops()

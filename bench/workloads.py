@@ -56,7 +56,7 @@ PER_TEXT = {"charner", "sentiment"}  # non-autoregressive, one graph row per tex
 MONOLITHIC_MAX_ROWS = 256
 
 
-def _cpu():
+def cpu_runtime():
     from vnlp_batch.config.schema import RuntimeConfig
 
     return RuntimeConfig(providers=["CPUExecutionProvider"])
@@ -117,7 +117,7 @@ class Setup:
             WeightsConfig(source="synthetic", seed=0), cache_dir, MODELS.values(), sample_texts
         )
         exported = export_models(
-            MODELS.values(), weights, ExportConfig(), _cpu(), cache_dir, sample_texts
+            MODELS.values(), weights, ExportConfig(), cpu_runtime(), cache_dir, sample_texts
         ).models
         return cls(Path(cache_dir), exported, weights, time.perf_counter() - start)
 
@@ -126,7 +126,7 @@ class Setup:
 
         key = (name, decoder)
         if key not in self.loaded:
-            runtime = dataclasses.replace(_cpu(), decoder=decoder)
+            runtime = dataclasses.replace(cpu_runtime(), decoder=decoder)
             model = LoadedModel.load(self.exported[name].graphs, runtime)
             if decoder == "monolithic":
                 model.graphs["monolithic"].max_rows = MONOLITHIC_MAX_ROWS

@@ -91,7 +91,7 @@ def exports(cache_dir: Path, sample_texts: list[str], synthetic_weights):
 @pytest.fixture(scope="session")
 def onnx_sessions(loaded):
     """A CPU onnxruntime session per model on its monolithic graph, from the shared exports (the one
-    `loaded` made: the same file and session options as make_session(path, CPU.providers))."""
+    `loaded` made: the same file and session options as make_session(path, CPU))."""
     return {name: model.graphs["monolithic"].session for name, model in loaded.items()}
 
 

@@ -45,6 +45,7 @@ def test_groups_select_presets() -> None:
             "runtime.providers='TPUExecutionProvider' is not allowed",
         ),
         ("runtime.graph_optimization_level=max", "runtime.graph_optimization_level='max'"),
+        ("runtime.lanes=0", "runtime.lanes=0 must be >= 1"),
         ("stage=train", "stage='train' is not allowed; choose one of: all, export, infer"),
         ("batch_size=0", "batch_size=0 must be between 1 and 65536"),
         ("data.on_bad_file=ignore", "data.on_bad_file='ignore' is not allowed; choose one of: fail, skip"),

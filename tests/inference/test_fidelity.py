@@ -74,7 +74,7 @@ def reference(exports, corpus, cpu_runtime):
     other, with the same outputs. The stemmer and the TreeStack models that read it are one chain.
     """
     texts, tokens = corpus
-    one_thread = dataclasses.replace(cpu_runtime, intra_op_threads=1)
+    one_thread = dataclasses.replace(cpu_runtime, intra_op_threads=1, lanes=1)
     models = {
         # The stemmer's reference calls its fast graphs (see _stemmer_chain); the others, their
         # monolithic graph only.

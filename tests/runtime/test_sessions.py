@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
+from vnlp_batch.config.schema import RuntimeConfig
 from vnlp_batch.runtime import sessions
 
 
@@ -24,7 +25,9 @@ def tiny_model() -> bytes:
 def test_missing_cuda_falls_back_to_cpu_and_says_so(tiny_model, caplog, monkeypatch) -> None:
     monkeypatch.setattr(sessions, "_reported", set())
     with caplog.at_level(logging.INFO, logger=sessions.log.name):
-        session = sessions.make_session(tiny_model, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+        session = sessions.make_session(
+            tiny_model, RuntimeConfig(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+        )
     out = session.run(None, {"x": np.array([[-1.0, 2.0]], np.float32)})[0]
     np.testing.assert_array_equal(out, [[0.0, 2.0]])
     if "CUDAExecutionProvider" in session.get_providers():
@@ -38,6 +41,8 @@ def test_missing_cuda_falls_back_to_cpu_and_says_so(tiny_model, caplog, monkeypa
 
 @pytest.mark.parametrize("spin_wait", [False, True])
 def test_spin_waiting_follows_the_setting(tiny_model, spin_wait: bool) -> None:
-    session = sessions.make_session(tiny_model, ["CPUExecutionProvider"], spin_wait=spin_wait)
+    session = sessions.make_session(
+        tiny_model, RuntimeConfig(providers=["CPUExecutionProvider"], spin_wait=spin_wait)
+    )
     entry = session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
     assert entry == ("1" if spin_wait else "0")

@@ -32,6 +32,13 @@ def _choice(key: str, value: object, allowed: tuple) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
 
 
+def available_cores() -> int:
+    """Cores this process may run on (a Slurm or container CPU set, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_cache_dir() -> str:
     return os.environ.get("VNLP_BATCH_CACHE", str(Path.home() / ".cache" / "vnlp_batch"))
 
@@ -96,10 +103,11 @@ class ExportConfig:
 @dataclass
 class RuntimeConfig:
     providers: list[str] = field(default_factory=lambda: list(PROVIDERS))
-    intra_op_threads: int = 0  # 0 lets onnxruntime use every core
+    intra_op_threads: int = 0  # onnxruntime threads in all, shared among the lanes; 0: the cores
     graph_optimization_level: str = "all"
     decoder: str = "fast"  # fast: shared work done once (models/decompose.py); monolithic: the seed design
     spin_wait: bool = False  # onnxruntime threads spin between runs (starves the loader thread)
+    lanes: int = 2  # CPU sessions: each graph call's rows are split into this many concurrent runs
 
     def __post_init__(self) -> None:
         if not self.providers:
@@ -108,8 +116,17 @@ class RuntimeConfig:
             _choice("runtime.providers", provider, PROVIDERS)
         if self.intra_op_threads < 0:
             raise ConfigError(f"runtime.intra_op_threads={self.intra_op_threads} must be >= 0")
+        if self.lanes < 1:
+            raise ConfigError(f"runtime.lanes={self.lanes} must be >= 1")
         _choice("runtime.graph_optimization_level", self.graph_optimization_level, GRAPH_OPT_LEVELS)
         _choice("runtime.decoder", self.decoder, DECODERS)
+
+    def session_threads(self) -> int:
+        """onnxruntime intra-op threads per session: `intra_op_threads` (else the cores) divided among
+        the lanes, which run at once. One lane keeps the setting (0: onnxruntime's default, every core)."""
+        if self.lanes == 1:
+            return self.intra_op_threads
+        return max(1, (self.intra_op_threads or available_cores()) // self.lanes)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from vnlp_batch.export.metadata import SCHEMA_VERSION, OnnxMetadata, read_metada
 from vnlp_batch.export.verify import Parity, compare, run_session, verification_batch
 from vnlp_batch.models.labels import group_labels, vnlp_package_dir
 from vnlp_batch.models.spec import ModelSpec
+from vnlp_batch.runtime.sessions import make_session
 from vnlp_batch.vnlp_env import VNLP_VERSION
 from vnlp_batch.weights.sources import WeightSet
 from vnlp_batch.weights.vnlp_format import sha256_file
@@ -182,7 +183,7 @@ def _export_fp32(spec, weights, export, runtime, cache_dir, texts) -> tuple[Expo
             )
         if export.verify:
             batch = verification_batch(spec, model, texts, export.verify_rows)
-            monolithic = run_session(_session(staging / "monolithic.onnx", runtime), spec, batch.inputs)
+            monolithic = run_session(make_session(staging / "monolithic.onnx", runtime), spec, batch.inputs)
             reports[0].parity = asdict(compare(spec, batch.keras_probs, monolithic))
             if len(graphs) > 1:
                 # The fast graphs are verified together: re-assembled, they must give Keras's output.
@@ -249,7 +250,8 @@ def _export_int8(spec, fp32: ExportedModel, weights, export, runtime, cache_dir,
         model = build_keras_model(spec)
         load_weights(spec, model, weights.directory)
         batch = verification_batch(spec, model, texts, export.verify_rows)
-        fp32_session, int8_session = _session(fp32.graphs["monolithic"], runtime), _session(path, runtime)
+        fp32_session = make_session(fp32.graphs["monolithic"], runtime)
+        int8_session = make_session(path, runtime)
         fp32_probs = run_session(fp32_session, spec, batch.inputs)
         # Quantized graphs are compared with fp32 and reported, never held to the fp32 bar.
         report.parity = asdict(compare(spec, fp32_probs, run_session(int8_session, spec, batch.inputs)))
@@ -275,18 +277,6 @@ def _median_ms(session, spec, inputs, repeats: int = 5) -> float:
         run_session(session, spec, inputs)
         times.append((time.perf_counter() - started) * 1000)
     return round(float(np.median(times)), 2)
-
-
-def _session(path: Path, runtime: RuntimeConfig):
-    from vnlp_batch.runtime.sessions import make_session
-
-    return make_session(
-        path,
-        runtime.providers,
-        runtime.intra_op_threads,
-        runtime.graph_optimization_level,
-        runtime.spin_wait,
-    )
 
 
 def _require(parity: Parity, tolerance: float, model: str, role: str) -> None:

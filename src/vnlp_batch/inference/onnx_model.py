@@ -12,6 +12,7 @@ from vnlp_batch.config.schema import RuntimeConfig
 from vnlp_batch.export.metadata import OnnxMetadata, read_metadata
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.spec import ModelSpec
+from vnlp_batch.runtime import lanes
 
 
 @dataclass
@@ -24,19 +25,14 @@ class OnnxModel:
     max_rows: int  # rows per session.run; bounds peak memory on huge batches
     sha256: str
     input_dtypes: list[np.dtype]
+    lanes: int = 1  # concurrent runs per call (runtime/lanes.py)
 
     @classmethod
     def load(cls, path: Path, runtime: RuntimeConfig, max_rows: int = 4096) -> OnnxModel:
         from vnlp_batch.runtime.sessions import make_session
 
         meta = read_metadata(path)  # refuses files without valid metadata
-        session = make_session(
-            path,
-            runtime.providers,
-            runtime.intra_op_threads,
-            runtime.graph_optimization_level,
-            runtime.spin_wait,
-        )
+        session = make_session(path, runtime)
         from vnlp_batch.weights.vnlp_format import sha256_file
 
         names = [i.name for i in session.get_inputs()]
@@ -52,6 +48,8 @@ class OnnxModel:
             max_rows,
             sha256_file(Path(path)),
             dtypes,
+            # A GPU runs one call's kernels in order anyway: splitting would only add launches.
+            runtime.lanes if session.get_providers()[0] == "CPUExecutionProvider" else 1,
         )
 
     @property
@@ -63,18 +61,18 @@ class OnnxModel:
         return self.run_all(inputs)[0]
 
     def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Every output, running at most max_rows rows per session.run."""
+        """Every output, running at most max_rows rows per session.run, split over the lanes."""
         # Callers hand over ids as ints or floats; the graph's declared input types decide.
         inputs = [np.ascontiguousarray(x, dtype) for x, dtype in zip(inputs, self.input_dtypes, strict=True)]
-        rows = len(inputs[0])
-        if rows <= self.max_rows:
-            return self.session.run(None, dict(zip(self.input_names, inputs, strict=True)))
-        parts = [
-            self.session.run(
-                None, {n: x[s : s + self.max_rows] for n, x in zip(self.input_names, inputs, strict=True)}
-            )
-            for s in range(0, rows, self.max_rows)
-        ]
+        pieces = lanes.row_pieces(len(inputs[0]), self.lanes, self.max_rows)
+
+        def run(piece: slice) -> list[np.ndarray]:
+            feed = {n: x[piece] for n, x in zip(self.input_names, inputs, strict=True)}
+            return self.session.run(None, feed)
+
+        if len(pieces) == 1:
+            return run(pieces[0])
+        parts = list(lanes.pool(self.lanes).map(run, pieces)) if self.lanes > 1 else list(map(run, pieces))
         return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 

@@ -7,8 +7,9 @@ answer is `session.get_providers()`, which is what we log and record.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
+
+from vnlp_batch.config.schema import RuntimeConfig
 
 log = logging.getLogger(__name__)
 
@@ -21,26 +22,21 @@ _OPT_LEVELS = {
 _reported: set[tuple[str, ...]] = set()
 
 
-def make_session(
-    path: Path | bytes,
-    providers: Sequence[str] = ("CUDAExecutionProvider", "CPUExecutionProvider"),
-    intra_op_threads: int = 0,
-    graph_optimization_level: str = "all",
-    spin_wait: bool = False,
-):
-    """An InferenceSession on the first of `providers` that works here, CPU as the last resort."""
+def make_session(path: Path | bytes, runtime: RuntimeConfig):
+    """An InferenceSession on the first of `runtime.providers` that works here, CPU as the last resort."""
     import onnxruntime as ort
 
+    providers, spin_wait = runtime.providers, runtime.spin_wait
     # The GPU wheel prints two errors per session when CUDA libraries are missing; we print one line.
     ort.set_default_logger_severity(3)
     options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
+    options.intra_op_num_threads = runtime.session_threads()
     # onnxruntime's threads spin between runs by default. The fast decoders make many short runs per
     # batch, so spinning threads hold every core and starve the loader thread (on 2 cores a task=pos
     # run waited 15 s of 41 s for batches; without spinning 0.6 s, and decoding itself got faster).
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_wait else "0")
     options.graph_optimization_level = getattr(
-        ort.GraphOptimizationLevel, _OPT_LEVELS[graph_optimization_level]
+        ort.GraphOptimizationLevel, _OPT_LEVELS[runtime.graph_optimization_level]
     )
     options.log_severity_level = 3  # the GPU wheel's CUDA-missing errors are reported by us, once
     available = ort.get_available_providers()
