@@ -15,6 +15,7 @@ from vnlp_batch.inference.loader import (
     RAMP_BATCHES,
     ChunkStore,
     DecoderBatch,
+    _dataset,
     chunk_rows,
     length_sorted_batches,
     load,
@@ -118,3 +119,12 @@ def test_statuses_and_dictionary_text_across_chunks(tmp_path: Path) -> None:
     assert [r[2] for i, r in enumerate(restored) if i not in status] == [
         treebank_word_tokenize(t) for i, t in enumerate(texts) if i not in status
     ]
+
+
+def test_the_pipeline_runs_without_the_autotuner(tmp_path: Path) -> None:
+    # With tf.data's autotuner on, end-of-file sometimes reached the consumer seconds after the
+    # generator had finished (loader.py); the pipeline has nothing for it to tune.
+    path = _write(tmp_path / "a.parquet", _texts(10), row_group_size=10)
+    dataset = _dataset(path, "text", 4, 2000, ChunkStore(), 2, [])
+    assert dataset.options().autotune.enabled is False
+    assert sum(len(b[1]) for b in dataset.as_numpy_iterator()) == 10
