@@ -247,10 +247,11 @@ def _runtime(out) -> str:
     r = out.get("runtime")
     if r is None:  # runs before lanes existed: one session with onnxruntime's default threads
         return "- sessions: onnxruntime's default threads, one run per graph call (no lanes)"
-    threads = r["intra_op_threads"] or "all cores"
+    each = r.get("session_threads")  # RuntimeConfig.session_threads(), recorded since session 4
+    threads = f"{each} intra-op thread(s) each" if each else f"intra_op_threads={r['intra_op_threads']}"
     return (
-        f"- sessions (every path, monolithic included): {r['lanes']} lane(s) sharing {threads} intra-op "
-        f"threads, graph optimization `{r['graph_optimization_level']}`, spin-wait {r['spin_wait']}"
+        f"- sessions (every path, monolithic included): {r['lanes']} lane(s) of concurrent runs, "
+        f"{threads}; graph optimization `{r['graph_optimization_level']}`, spin-wait {r['spin_wait']}"
     )
 
 

@@ -333,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": machine.load_snapshot(),
         "machine": machine.describe(),
         # Every path runs on these sessions (monolithic included): providers, threads, lanes.
-        "runtime": dataclasses.asdict(W.cpu_runtime()),
+        "runtime": {
+            **dataclasses.asdict(W.cpu_runtime()),
+            "session_threads": W.cpu_runtime().session_threads(),
+        },
     }
     log(f"{cfg.name} run, budget {cfg.budget_s / 60:.0f} min; load average {out['load_before']['loadavg']}")
     out["sgemm"] = machine.sgemm_gflops()
