@@ -94,12 +94,17 @@ def _infer(
     cfg: AppConfig, task: str, model: str, graphs: dict[str, dict[str, Path]], provenance: dict
 ) -> int:
     from vnlp_batch.inference.onnx_model import LoadedModel
-    from vnlp_batch.inference.stage import plan_for, run_inference
+    from vnlp_batch.inference.opener import FileOpener
+    from vnlp_batch.inference.stage import inputs_for, plan_for, run_inference
 
     rows = max(cfg.batch_size * 16, 1024)
-    models = {name: LoadedModel.load(paths, cfg.runtime, max_rows=rows) for name, paths in graphs.items()}
-    plan = plan_for(task, model, models)
-    report = run_inference(cfg, models, plan, provenance)
+    with FileOpener(cfg) as opener:
+        # The first input is read while the sessions load (wasted only if a resumed run skips it).
+        for first in inputs_for(cfg)[:1]:
+            opener.ahead(first)
+        models = {name: LoadedModel.load(paths, cfg.runtime, max_rows=rows) for name, paths in graphs.items()}
+        plan = plan_for(task, model, models)
+        report = run_inference(cfg, models, plan, provenance, opener)
     _summarize(report, provenance)
     return 1 if report.bad_files else 0
 

@@ -8,6 +8,8 @@ run goes on and exits non-zero at the end.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -31,8 +33,9 @@ from vnlp_batch.corpus.writer import (
     remove_stale_temporaries,
 )
 from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult, Plan
-from vnlp_batch.inference.loader import ChunkStore, DecoderBatch, load
+from vnlp_batch.inference.loader import DecoderBatch
 from vnlp_batch.inference.onnx_model import LoadedModel
+from vnlp_batch.inference.opener import FileOpener, next_batch
 
 log = logging.getLogger(__name__)
 
@@ -58,42 +61,85 @@ def plan_for(task: str, model: str, models: dict[str, LoadedModel]) -> Plan:
     return Plan(**chosen)
 
 
-def run_inference(
-    cfg: AppConfig, models: dict[str, LoadedModel], plan: Plan, provenance: dict[str, Any]
-) -> InferenceReport:
+def output_dir_for(cfg: AppConfig) -> Path:
+    """Where annotated files go: `data.output_dir`, relative to the run directory unless absolute."""
     output_dir = Path(cfg.data.output_dir)
-    if not output_dir.is_absolute():
-        output_dir = Path(cfg.run_dir) / output_dir
+    return output_dir if output_dir.is_absolute() else Path(cfg.run_dir) / output_dir
+
+
+def inputs_for(cfg: AppConfig) -> list[Path]:
+    """The input files in processing order (never any under the output directory)."""
+    return discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg))
+
+
+def run_inference(
+    cfg: AppConfig,
+    models: dict[str, LoadedModel],
+    plan: Plan,
+    provenance: dict[str, Any],
+    opener: FileOpener | None = None,
+) -> InferenceReport:
+    """Annotate every input file; `opener` may already be opening the first one (see app._infer)."""
+    with contextlib.ExitStack() as stack:
+        if opener is None:
+            opener = stack.enter_context(FileOpener(cfg))
+        return _run(cfg, models, plan, provenance, opener)
+
+
+def _run(
+    cfg: AppConfig, models: dict[str, LoadedModel], plan: Plan, provenance: dict[str, Any], opener: FileOpener
+) -> InferenceReport:
+    output_dir = output_dir_for(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
-    inputs = discover_inputs(cfg.data.path, exclude_dir=output_dir)
+    inputs = inputs_for(cfg)
     remove_stale_temporaries(output_dir)
     report = InferenceReport(output_dir)
     manifest = Manifest.load(output_dir)
     if not cfg.resume:
         manifest.forget_all()
     run_hash = config_hash(_output_relevant_config(cfg, models))
+    root = inputs_root_for(inputs)
+    checked = _check_inputs(cfg, inputs, plan, report)
+    todo = [f for f, (fingerprint, _) in checked.items() if not manifest.is_done(f, fingerprint, run_hash)]
+    # file → the next file to do (None for the last)
+    following: dict[Path, Path | None] = dict(itertools.zip_longest(todo, todo[1:]))
+    if todo:
+        opener.ahead(todo[0])  # read while the models warm up
     annotator = Annotator(plan, models)
     annotator.warm_up()  # part of loading: the throughput clock below measures annotation only
     metrics = RunMetrics(batch_size=cfg.batch_size)
     for name, model in models.items():
         metrics.set_providers(name, model.providers)
-    root = inputs_root_for(inputs)
-    checked = _check_inputs(cfg, inputs, plan, report)
     total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
     with RunProgress(total) as progress:
         for file, (fingerprint, schema) in checked.items():
-            if manifest.is_done(file, fingerprint, run_hash):
+            if file not in following:
                 log.info(
                     "%s: already annotated with this configuration, skipping (resume=false redoes it)", file
                 )
                 report.skipped.append(file)
                 progress.advance(fingerprint["rows"], 0)
                 continue
+            if following[file] is not None:
+                opener.ahead(following[file])  # read while this one decodes
             progress.set_file(file.name)
             target = output_path_for(file, root, output_dir)
             try:
+                with metrics.stage("read+tokenize"):
+                    store, batches = opener.take(file)
                 counts = _annotate_file(
-                    cfg, file, schema, target, annotator, plan, models, provenance, metrics, progress
+                    cfg,
+                    file,
+                    schema,
+                    target,
+                    store,
+                    batches,
+                    annotator,
+                    plan,
+                    models,
+                    provenance,
+                    metrics,
+                    progress,
                 )
             except BadFileError as exc:
                 _bad_file(cfg, report, file, exc)
@@ -154,7 +200,7 @@ def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> d
 
 
 def _annotate_file(
-    cfg, file, schema, target, annotator, plan, models, provenance, metrics, progress
+    cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress
 ) -> dict[str, int]:
     out_schema = output_schema(schema, plan.tasks, charner=plan.ner == "charner")
     file_metadata = {
@@ -166,14 +212,12 @@ def _annotate_file(
         "vnlp_batch.config": json.dumps(asdict(cfg), default=str),
         "vnlp_batch.source_file": str(file),
     }
-    store = ChunkStore()
     pending: dict[int, dict[int, tuple]] = {}
     counts: dict[str, int] = {}
     with AnnotatedFileWriter(target, out_schema, file_metadata) as writer:
-        batches = load(file, cfg.data.text_column, cfg.batch_size, cfg.data.max_tokens, store)
         while True:
             with metrics.stage("read+tokenize"):
-                batch = _next(batches, file)
+                batch = next_batch(batches, file)
             if batch is None:
                 break
             rows = _annotate_batch(batch, annotator, metrics)
@@ -192,17 +236,6 @@ def _annotate_file(
         writer.commit()
     log.info("%s → %s (%s)", file, target, ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     return counts
-
-
-def _next(batches, file: Path) -> DecoderBatch | None:
-    try:
-        return next(batches)
-    except StopIteration:
-        return None
-    except BadFileError:
-        raise
-    except Exception as exc:  # tf.data wraps errors raised in the generator
-        raise BadFileError(f"{file}: could not be read: {str(exc).splitlines()[0]}") from exc
 
 
 def _annotate_batch(batch: DecoderBatch, annotator: Annotator, metrics: RunMetrics) -> dict[int, tuple]:
