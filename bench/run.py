@@ -4,7 +4,8 @@ side by side in one offline run.
     .venv/bin/python bench/run.py            # full: < 20 min on the project's 2-core machine
     .venv/bin/python bench/run.py --quick    # smoke: < 2 min
 
-Prints the tables and writes bench/results/<UTC timestamp>.json and bench/results/latest.md.
+Prints the tables and writes bench/results/<UTC timestamp>.json and bench/results/latest.md
+(latest-quick.md for --quick).
 Weights are the synthetic ones (seed 0) and the exports come from the export cache
 ($VNLP_BATCH_CACHE, default ~/.cache/vnlp_batch), built there first if missing. See BENCHMARKS.md.
 """
@@ -458,10 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{started:%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(out, indent=1, default=str) + "\n")
-    markdown = report.markdown(out)
-    (RESULTS / "latest.md").write_text(markdown)
+    # A smoke run must not replace the tables of the last full run.
+    latest = RESULTS / ("latest.md" if cfg.name == FULL.name else f"latest-{cfg.name}.md")
+    latest.write_text(report.markdown(out))
     report.print_rich(out)
-    log(f"wrote {path} and {RESULTS / 'latest.md'} in {clock.elapsed / 60:.1f} min")
+    log(f"wrote {path} and {latest} in {clock.elapsed / 60:.1f} min")
     return 0
 
 
