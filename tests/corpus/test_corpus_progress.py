@@ -38,7 +38,7 @@ def test_plain_mode_logs_rows_percent_rate_and_eta(caplog: pytest.LogCaptureFixt
         clock.now += 10
         progress.advance(100, 2500)
     lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
-    assert lines[0].startswith("file shard-0.parquet: 0/1,000 rows (0.0%)")
+    assert lines[0] == "file shard-0.parquet: 0/1,000 rows (0.0%), 0 tokens/s, ETA ?"  # the name once
     # 100 rows in 10 s: 10 rows/s, 900 rows to go; 2,500 tokens in 10 s.
     assert lines[1] == "100/1,000 rows (10.0%), 250 tokens/s, ETA 0:01:30, file shard-0.parquet"
     assert lines[2] == "200/1,000 rows (20.0%), 250 tokens/s, ETA 0:01:20, file shard-0.parquet"

@@ -24,6 +24,7 @@ def tiny_model() -> bytes:
 
 def test_missing_cuda_falls_back_to_cpu_and_says_so(tiny_model, caplog, monkeypatch) -> None:
     monkeypatch.setattr(sessions, "_reported", set())
+    monkeypatch.setattr(sessions, "_failed", set())
     with caplog.at_level(logging.INFO, logger=sessions.log.name):
         session = sessions.make_session(
             tiny_model, RuntimeConfig(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
@@ -46,3 +47,28 @@ def test_spin_waiting_follows_the_setting(tiny_model, spin_wait: bool) -> None:
     )
     entry = session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
     assert entry == ("1" if spin_wait else "0")
+
+
+def test_a_provider_that_failed_is_not_asked_for_again(tiny_model, monkeypatch) -> None:
+    import onnxruntime as ort
+
+    monkeypatch.setattr(sessions, "_reported", set())
+    monkeypatch.setattr(sessions, "_failed", set())
+    # As on a machine with the GPU wheel and no CUDA libraries: listed as available, never obtained.
+    monkeypatch.setattr(
+        ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    asked: list[list[str]] = []
+    real_session = ort.InferenceSession
+
+    def session(model, options, providers):
+        asked.append(list(providers))
+        return real_session(model, options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(ort, "InferenceSession", session)
+    runtime = RuntimeConfig(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    first = sessions.make_session(tiny_model, runtime)
+    second = sessions.make_session(tiny_model, runtime)
+
+    assert asked == [["CUDAExecutionProvider", "CPUExecutionProvider"], ["CPUExecutionProvider"]]
+    assert first.get_providers() == second.get_providers() == ["CPUExecutionProvider"]

@@ -90,7 +90,7 @@ class RunProgress:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, description=name)
         else:
-            log.info("file %s: %s", name, self.status_line())
+            log.info("file %s: %s", name, self.status_line(with_file=False))
 
     def advance(self, rows: int, tokens: int) -> None:
         """Count `rows` more rows (containing `tokens` tokens) as done."""
@@ -104,7 +104,7 @@ class RunProgress:
             self._last_log = now
             log.info("%s", self.status_line())
 
-    def status_line(self) -> str:
+    def status_line(self, with_file: bool = True) -> str:
         """`rows/total (pct), tokens/s, ETA, file` as one line for logs."""
         elapsed = self._clock() - self._started
         row_rate = self.rows / elapsed if elapsed > 0 else 0.0
@@ -119,7 +119,7 @@ class RunProgress:
             ]
         else:
             parts.append(f"{token_rate:,.0f} tokens/s")
-        if self.file:
+        if self.file and with_file:
             parts.append(f"file {self.file}")
         return ", ".join(parts)
 

@@ -1,7 +1,9 @@
 """Create onnxruntime sessions from config, logging once which provider each session really got.
 
 onnxruntime-gpu without CUDA libraries logs two errors and silently runs on CPU; the only reliable
-answer is `session.get_providers()`, which is what we log and record.
+answer is `session.get_providers()`, which is what we log and record. A provider that a session asked
+for and did not get is not asked for again in this process: its libraries are missing, and every
+further attempt would print onnxruntime's errors again (24 times for `task=all`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ _OPT_LEVELS = {
     "all": "ORT_ENABLE_ALL",
 }
 _reported: set[tuple[str, ...]] = set()
+_failed: set[str] = set()  # providers a session of this process asked for and did not get
 
 
 def make_session(path: Path | bytes, runtime: RuntimeConfig):
@@ -40,11 +43,12 @@ def make_session(path: Path | bytes, runtime: RuntimeConfig):
     )
     options.log_severity_level = 3  # the GPU wheel's CUDA-missing errors are reported by us, once
     available = ort.get_available_providers()
-    wanted = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+    wanted = [p for p in providers if p in available and p not in _failed] or ["CPUExecutionProvider"]
     if "CPUExecutionProvider" not in wanted:
         wanted.append("CPUExecutionProvider")
     session = ort.InferenceSession(path if isinstance(path, bytes) else str(path), options, providers=wanted)
     got = tuple(session.get_providers())
+    _failed.update(p for p in wanted if p not in got)
     if got not in _reported:
         _reported.add(got)
         if got[0] != providers[0]:
