@@ -22,9 +22,14 @@ def tiny_model() -> bytes:
     ).SerializeToString()
 
 
-def test_missing_cuda_falls_back_to_cpu_and_says_so(tiny_model, caplog, monkeypatch) -> None:
+@pytest.fixture(autouse=True)
+def fresh_process_state(monkeypatch) -> None:
+    """Each test starts as a new process: nothing reported yet, no provider known to have failed."""
     monkeypatch.setattr(sessions, "_reported", set())
     monkeypatch.setattr(sessions, "_failed", set())
+
+
+def test_missing_cuda_falls_back_to_cpu_and_says_so(tiny_model, caplog) -> None:
     with caplog.at_level(logging.INFO, logger=sessions.log.name):
         session = sessions.make_session(
             tiny_model, RuntimeConfig(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
@@ -52,8 +57,6 @@ def test_spin_waiting_follows_the_setting(tiny_model, spin_wait: bool) -> None:
 def test_a_provider_that_failed_is_not_asked_for_again(tiny_model, monkeypatch) -> None:
     import onnxruntime as ort
 
-    monkeypatch.setattr(sessions, "_reported", set())
-    monkeypatch.setattr(sessions, "_failed", set())
     # As on a machine with the GPU wheel and no CUDA libraries: listed as available, never obtained.
     monkeypatch.setattr(
         ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]

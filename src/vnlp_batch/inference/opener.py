@@ -61,10 +61,8 @@ class FileOpener:
         return self._opening.pop(file).result()
 
     def close(self) -> None:
-        for future in self._opening.values():
-            future.cancel()
         self._opening.clear()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> FileOpener:
         return self

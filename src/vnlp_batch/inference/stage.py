@@ -80,9 +80,7 @@ def run_inference(
     opener: FileOpener | None = None,
 ) -> InferenceReport:
     """Annotate every input file; `opener` may already be opening the first one (see app._infer)."""
-    with contextlib.ExitStack() as stack:
-        if opener is None:
-            opener = stack.enter_context(FileOpener(cfg))
+    with FileOpener(cfg) if opener is None else contextlib.nullcontext(opener) as opener:
         return _run(cfg, models, plan, provenance, opener)
 
 
