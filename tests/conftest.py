@@ -191,3 +191,17 @@ def ours(loaded, corpus):
         out[key] = (columns, probs, errors)
         out[key + "_chunked"] = chunked
     return out
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Every tie-aware comparison of the session (tests/agreement.py): steps compared and near-ties
+    accepted, per model and comparison, each tie with the reference's margin."""
+    from agreement import LEDGER
+
+    lines = LEDGER.lines()
+    if lines:
+        terminalreporter.section(
+            "tie-aware comparisons: ties accepted per model (bound: reference margin < 1e-5)"
+        )
+        for line in lines:
+            terminalreporter.write_line(line)
