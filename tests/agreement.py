@@ -139,3 +139,27 @@ def check_free_running(
     stop = min(tie_steps, default=len(theirs))
     assert len(ours) == len(theirs), f"{what}: {len(ours)} labels, reference {len(theirs)}"
     assert list(ours[:stop]) == list(theirs[:stop]), f"{what}: labels differ before any tie"
+
+
+def check_diverging(
+    spec: ModelSpec,
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    comparison: str,
+    where: str,
+    valid: np.ndarray | None = None,
+) -> int | None:
+    """Two free-running decodes of one sentence: the same (≤ PROB_TOLERANCE, same decisions) up to their
+    first differing decision, which must be a near-tie; after it their histories differ, so nothing
+    more is compared. Returns the step of that tie, or None when they agree throughout."""
+    reference = np.asarray(reference, np.float32).reshape(-1, spec.output_width)
+    candidate = np.asarray(candidate, np.float32).reshape(-1, spec.output_width)
+    assert reference.shape == candidate.shape, f"{spec.name} {comparison}, {where}: shapes differ"
+    differ = (_decisions(spec, reference, valid) != _decisions(spec, candidate, valid)).any(axis=1)
+    stop = int(differ.argmax()) + 1 if differ.any() else len(reference)
+    head = None if valid is None else valid[:stop]
+    ties = check_steps(
+        spec, reference[:stop], candidate[:stop], comparison=comparison, where=where, valid=head
+    )
+    return ties[0] if ties else None

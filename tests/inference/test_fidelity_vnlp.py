@@ -150,9 +150,13 @@ def vnlp(synthetic_weights, corpus, subset) -> dict[str, VnlpRun]:
         # sentence: VNLP's functions are pure, so the answers are remembered rather than recomputed.
         for name in ("stemmer", "treestack_pos"):
             built[name].predict = functools.cache(built[name].predict)
+        upstream_first = sorted(
+            built, key=lambda name: len(MODELS[name].needs)
+        )  # a cached answer is not recorded
         for row in subset:
             text, n = texts[row], len(tokens[row])
-            for name, instance in built.items():
+            for name in upstream_first:
+                instance = built[name]
                 if name.endswith("_dp") and n > 40:
                     continue  # VNLP's parsers refuse sentences over 40 tokens
                 with models[name].record() as calls:
@@ -277,7 +281,6 @@ def test_autoregressive(name, vnlp, ours, loaded, corpus, stemmer_ties) -> None:
 def test_charner(vnlp, ours) -> None:
     spec, run = MODELS["charner"], vnlp["charner"]
     columns, probs, _ = ours["alternatives"]
-    assert len(probs["charner"]) == len(columns["ner"])  # one leaf per text (none over 256 characters)
     for row, expected in run.labels.items():
         theirs = run.probs[row]
         mine = probs["charner"][row]
