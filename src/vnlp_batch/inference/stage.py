@@ -90,7 +90,7 @@ def _run(
     output_dir = output_dir_for(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
     inputs = inputs_for(cfg)
-    remove_stale_temporaries(output_dir)
+    remove_stale_temporaries(output_dir, max_age_hours=cfg.data.stale_temporary_hours)
     report = InferenceReport(output_dir)
     manifest = Manifest.load(output_dir)
     if not cfg.resume:
