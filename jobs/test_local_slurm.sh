@@ -114,7 +114,8 @@ expect_written() { # expect_written NAME...: exactly these shards were annotated
   want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
   got=$(written)
   [ "$got" = "$want" ] || fail "array $ARRAY_JOB annotated [$(oneline "$got")], expected [$(oneline "$want")]"
-  say "ok array $ARRAY_JOB annotated ${want:+exactly [$(oneline "$want")], each once}${want:-nothing}"
+  if [ -n "$want" ]; then say "ok array $ARRAY_JOB annotated exactly [$(oneline "$want")], each once"
+  else say "ok array $ARRAY_JOB annotated nothing"; fi
 }
 each_listed_once() { # every shard of the list was given to exactly one task of the array
   local listed
