@@ -72,7 +72,8 @@ class DataConfig:
     output_dir: str = "annotated"  # relative paths are resolved inside the run directory
     on_bad_file: str = "fail"
     max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
-    # Another host's temporary in the output dir is removed once unchanged for this long (corpus/writer.py)
+    # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
+    # least the jobs' time limit (corpus/writer.py, STALE_TEMPORARY_HOURS)
     stale_temporary_hours: float = 24.0
 
     def __post_init__(self) -> None:

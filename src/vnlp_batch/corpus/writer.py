@@ -34,8 +34,9 @@ ROW_GROUP_BYTES = 64 * 2**20  # caps the buffer when rows are long documents
 COMPRESSION = "zstd"
 # The host part never holds a dot (see `host_tag`), so a name with dots of its own parses one way.
 TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.tmp$")
-# A temporary from another host is removed only once it has not been written to for this long: its
-# writer cannot be checked from here, and a live writer appends a row group every few minutes at most.
+# Another host's temporary is removed only once unchanged for this long, as its writer cannot be
+# checked from here. A file unchanged for 24 h was created at least 24 h ago, and 24 h is the time
+# limit jobs/annotate_shards.sbatch asks for: by then Slurm has ended its writer.
 STALE_TEMPORARY_HOURS = 24.0
 
 
