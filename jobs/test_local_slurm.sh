@@ -21,7 +21,7 @@
 #   7. hydra/launcher=slurm: a 2-job -m sweep (batch_size=16,32) through hydra-submitit-launcher, with
 #      resources that fit the 2-CPU test node: sweep.csv lists both jobs with status ok and all rows,
 #      and each job's outputs equal the local run's.
-# About 5 minutes on a 2-core machine with the export cached.
+# About 3 minutes on a 2-core machine with the export cached.
 #
 # Environment: TEST_DIR [a new /tmp/vnlp-slurm-test.XXXXXX]  ROWS per small shard [20]
 #   BIG_ROWS rows of the shard cancelled mid-way [2000]  TIMEOUT_S per wait [600]
