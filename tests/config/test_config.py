@@ -49,6 +49,7 @@ def test_groups_select_presets() -> None:
         ("stage=train", "stage='train' is not allowed; choose one of: all, export, infer"),
         ("batch_size=0", "batch_size=0 must be between 1 and 65536"),
         ("data.on_bad_file=ignore", "data.on_bad_file='ignore' is not allowed; choose one of: fail, skip"),
+        ("data.stale_temporary_hours=0", "data.stale_temporary_hours=0.0 must be > 0"),
         ("weights.base_url=ftp://x", "weights.base_url='ftp://x' must be an http(s) URL"),
     ],
 )

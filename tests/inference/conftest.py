@@ -50,10 +50,10 @@ def stage_runner(
 
     A relative `output_dir` is resolved by the stage, inside `run_dir`.
     `config` keys go to `DataConfig` when they are data fields (`on_bad_file`, `max_tokens`,
-    `text_column`, `id_column`), else to `AppConfig` (`resume`, `batch_size`). Session-scoped so that
-    Hypothesis tests can use it.
+    `text_column`, `id_column`, `stale_temporary_hours`), else to `AppConfig` (`resume`,
+    `batch_size`). Session-scoped so that Hypothesis tests can use it.
     """
-    data_fields = {"on_bad_file", "max_tokens", "text_column", "id_column"}
+    data_fields = {"on_bad_file", "max_tokens", "text_column", "id_column", "stale_temporary_hours"}
 
     def run(
         data: Path | str,

@@ -53,5 +53,6 @@ def parquet_files(directory: Path) -> list[str]:
 
 
 def temporaries(directory: Path) -> list[str]:
-    """Names of the writer's temporary files (`.<name>.<pid>.tmp`) in `directory`."""
+    """Names of the writer's temporary files (`.<name>.<host>.<pid>.tmp`, and any other `.*.tmp`) in
+    `directory`."""
     return sorted(p.name for p in Path(directory).glob(".*.tmp"))

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from stage_helpers import StageRunner, WriteParquet, words
 
@@ -78,3 +79,60 @@ def test_a_changed_input_or_configuration_is_redone(
 
     # A new batch size does not change the output: nothing is redone.
     assert run_stage(a.parent, max_tokens=3, batch_size=7).report.written == []
+
+
+def link_dir(directory: Path, shards: list[Path]) -> Path:
+    """A directory of symlinks named like `shards`, as jobs/annotate_shards.sbatch gives each task."""
+    directory.mkdir(parents=True)
+    for shard in shards:
+        (directory / shard.name).symlink_to(shard)
+    return directory
+
+
+def test_shards_resume_whichever_task_link_directory_they_come_through(
+    run_stage: StageRunner, three_files: list[Path], write_parquet: WriteParquet, tmp_path: Path
+) -> None:
+    """Scheduled runs: shards arrive between runs and move between array tasks; only new or changed
+    ones are annotated (jobs/README.md)."""
+    a, b, c = three_files
+    links = tmp_path / "links"
+    out = tmp_path / "out"
+    # Night 1: two tasks, a+c and b.
+    run_stage(link_dir(links / "1" / "task-0", [a, c]), output_dir=out)
+    run_stage(link_dir(links / "1" / "task-1", [b]), output_dir=out)
+    before = {f.name: annotations(pq.read_table(out / f.name)) for f in three_files}
+    stamps = {f.name: (out / f.name).stat().st_mtime_ns for f in three_files}
+
+    # Night 2: a new shard sorting between a and b, a rewritten c, three tasks.
+    new = write_parquet("a2.parquet", words(3, 50))
+    write_parquet("c.parquet", ["tamamen yeni bir metin", None])
+    runs = [
+        run_stage(link_dir(links / "2" / f"task-{k}", shards), output_dir=out)
+        for k, shards in enumerate([[a, b], [new], [c]])
+    ]
+
+    assert [run.report.written for run in runs] == [[], [out / "a2.parquet"], [out / "c.parquet"]]
+    assert runs[0].report.skipped == [
+        links / "2" / "task-0" / "a.parquet",
+        links / "2" / "task-0" / "b.parquet",
+    ]
+    for f in (a, b):
+        assert (out / f.name).stat().st_mtime_ns == stamps[f.name]
+        assert annotations(pq.read_table(out / f.name)).equals(before[f.name])
+    assert pq.read_table(out / "c.parquet").column("text").to_pylist() == ["tamamen yeni bir metin", None]
+    assert pq.read_table(out / "a2.parquet").column("id").to_pylist() == [0, 1, 2]
+
+    # A plain local run over the shards themselves finds everything done.
+    assert run_stage(a.parent, output_dir=out).report.written == []
+
+
+def test_a_link_under_another_name_is_a_file_of_its_own(
+    run_stage: StageRunner, three_files: list[Path]
+) -> None:
+    a = three_files[0]
+    (a.parent / "latest.parquet").symlink_to(a)
+    first = run_stage(a.parent)
+    out = first.output_dir
+    assert out / "latest.parquet" in first.report.written and out / "a.parquet" in first.report.written
+    assert annotations(first.output(a.parent / "latest.parquet")).equals(annotations(first.output(a)))
+    assert run_stage(a.parent).report.written == []  # each is recognised: nothing redone

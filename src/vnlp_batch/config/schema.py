@@ -72,6 +72,9 @@ class DataConfig:
     output_dir: str = "annotated"  # relative paths are resolved inside the run directory
     on_bad_file: str = "fail"
     max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
+    # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
+    # least the jobs' time limit (corpus/writer.py, STALE_TEMPORARY_HOURS)
+    stale_temporary_hours: float = 24.0
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -81,6 +84,8 @@ class DataConfig:
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
         if self.max_tokens < 1:
             raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
+        if not self.stale_temporary_hours > 0:
+            raise ConfigError(f"data.stale_temporary_hours={self.stale_temporary_hours} must be > 0")
 
 
 @dataclass

@@ -90,7 +90,7 @@ def _run(
     output_dir = output_dir_for(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
     inputs = inputs_for(cfg)
-    remove_stale_temporaries(output_dir)
+    remove_stale_temporaries(output_dir, max_age_hours=cfg.data.stale_temporary_hours)
     report = InferenceReport(output_dir)
     manifest = Manifest.load(output_dir)
     if not cfg.resume:
@@ -98,7 +98,11 @@ def _run(
     run_hash = config_hash(_output_relevant_config(cfg, models))
     root = inputs_root_for(inputs)
     checked = _check_inputs(cfg, inputs, plan, report)
-    todo = [f for f, (fingerprint, _) in checked.items() if not manifest.is_done(f, fingerprint, run_hash)]
+    todo = [
+        f
+        for f, (fingerprint, _) in checked.items()
+        if not manifest.is_done(f, fingerprint, run_hash, output_path_for(f, root, output_dir))
+    ]
     # file → the next file to do (None for the last)
     following: dict[Path, Path | None] = dict(itertools.zip_longest(todo, todo[1:]))
     if todo:
