@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from vnlp_batch.weights import download
-from vnlp_batch.weights.download import VNLP_BASE_URL, DownloadError, fetch, fetch_many
+from vnlp_batch.weights.download import DownloadError, fetch, fetch_many
 
 if TYPE_CHECKING:
     # Only for annotations: test modules should not import conftest at run time.
@@ -30,10 +30,6 @@ def _content(seed: int = 0, size: int = _SIZE) -> bytes:
 
 def _part(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
-
-
-def test_vnlp_base_url() -> None:
-    assert VNLP_BASE_URL == "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
 
 
 def test_fetch_downloads_then_reuses_the_file(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
+from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, VNLP_BASE_URL
 
 TASKS = (*TASK_DEFAULTS, "all")
 STAGES = ("all", "export", "infer")
@@ -129,11 +130,25 @@ class RuntimeConfig:
         return max(1, (self.intra_op_threads or available_cores()) // self.lanes)
 
 
+def _file_names(pins: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"weights": d}} -> {"a.weights": d}: nested keys joined with dots."""
+    joined: dict[str, Any] = {}
+    for key, value in pins.items():
+        if isinstance(value, dict):
+            joined.update(_file_names(value, f"{prefix}{key}."))
+        else:
+            joined[f"{prefix}{key}"] = value
+    return joined
+
+
 @dataclass
 class WeightsConfig:
     source: str = "vnlp"
-    base_url: str = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
-    sha256: dict[str, str] = field(default_factory=dict)  # optional pins: file name -> digest
+    base_url: str = VNLP_BASE_URL  # conf/weights/vnlp.yaml leaves it to this default
+    # Optional pins, file name -> digest. On the command line a key's dots nest, so
+    # `+weights.sha256.PoS_SPUContext_prod.weights=<digest>` arrives as {stem: {extension: digest}}
+    # and is joined back into the file name here.
+    sha256: dict[str, Any] = field(default_factory=dict)
     seed: int = 0  # synthetic only
     dir: str | None = None  # path only
 
@@ -146,8 +161,13 @@ class WeightsConfig:
                 raise ConfigError("weights.dir is required with weights=path")
             if not Path(self.dir).is_dir():
                 raise ConfigError(f"weights.dir={self.dir!r}: no such directory")
+        self.sha256 = _file_names(self.sha256)
         for name, digest in self.sha256.items():
-            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+            if (
+                not isinstance(digest, str)
+                or len(digest) != 64
+                or any(c not in "0123456789abcdef" for c in digest.lower())
+            ):
                 raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest")
 
 
