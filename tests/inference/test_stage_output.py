@@ -217,7 +217,7 @@ def test_task_all_adds_every_column_typed_with_file_metadata(
         n = len(r["tokens"])
         assert n > 0
         assert [len(r[c]) for c in ("morph", "lemma", "pos", "ner", "dep_head", "dep_rel")] == [n] * 6
-        assert all(head >= 0 for head in r["dep_head"])
+        assert all(0 <= head <= n for head in r["dep_head"])  # 0 = root, else a token of the row
         assert 0.0 <= r["sentiment"] <= 1.0
     blank = rows[10]
     assert all(blank[c] == [] for c in ("tokens", "morph", "lemma", "pos", "ner", "dep_head", "dep_rel"))
