@@ -155,7 +155,6 @@ def test_kill_9_before_commit_leaves_nothing_under_the_final_name(tmp_path: Path
         [sys.executable, "-c", KILLED_WRITER, str(final)], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert child.stdout is not None
         assert child.stdout.readline().strip() == "written"
     finally:
         os.kill(child.pid, signal.SIGKILL)

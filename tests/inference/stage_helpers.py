@@ -29,6 +29,8 @@ class StageRun:
 
 
 StageRunner = Callable[..., StageRun]
+# test_int8.py records its figures under this name; conftest.py prints them in the terminal summary.
+INT8_PROPERTY = "int8_vs_fp32"
 WriteParquet = Callable[..., Path]
 
 

@@ -1,15 +1,21 @@
 """Resume: a rerun skips the input files the output manifest records as done with the same inputs and
-configuration, redoes the others identically, and `resume=False` redoes everything (SPEC §6)."""
+configuration, redoes the others identically, and `resume=False` redoes everything. The configuration
+is every graph's sha256 and the options that change output bytes (config/schema.py OUTPUT_KEYS)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from stage_helpers import StageRunner, WriteParquet, words
+from stage_helpers import StageRunner, WriteParquet, runtime_for, words
+
+from vnlp_batch import app
+from vnlp_batch.config.schema import AppConfig, DataConfig, ExportConfig, TaskConfig, WeightsConfig
 
 # What the stage adds; metadata (timestamps, config) may differ between runs, annotations must not.
 COMPARED = ["id", "text", "tokens", "pos", "vnlp_status"]
@@ -136,3 +142,53 @@ def test_a_link_under_another_name_is_a_file_of_its_own(
     assert out / "latest.parquet" in first.report.written and out / "a.parquet" in first.report.written
     assert annotations(first.output(a.parent / "latest.parquet")).equals(annotations(first.output(a)))
     assert run_stage(a.parent).report.written == []  # each is recognised: nothing redone
+
+
+def test_other_graphs_redo_the_file_and_the_same_graphs_skip_it(
+    exports: Any,
+    write_parquet: WriteParquet,
+    short_texts: list[str],
+    tmp_path: Path,
+    cache_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The CLI's own path (app.run): the export config picks the graphs, the graphs' sha256 the key.
+    data = write_parquet("a.parquet", short_texts[:6])
+    out = tmp_path / "out"
+
+    def run(**export: Any) -> tuple[dict[str, Any], bool]:
+        """The file's recorded ONNX sha256s after a run, and whether the run skipped it."""
+        cfg = AppConfig(
+            task=TaskConfig("pos"),
+            data=DataConfig(path=str(data), output_dir=str(out)),
+            export=ExportConfig(**export),
+            runtime=runtime_for("fast"),
+            weights=WeightsConfig(source="synthetic", seed=0),
+            stage="infer",
+            cache_dir=str(cache_dir),
+            run_dir=str(tmp_path / "run"),
+        )
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            assert app.run(cfg) == 0
+        meta = pq.read_schema(out / "a.parquet").metadata
+        return json.loads(meta[b"vnlp_batch.onnx_sha256"]), "already annotated" in caplog.text
+
+    fp32, skipped = run()
+    assert not skipped
+    int8, skipped = run(quantize="int8_dynamic")
+    assert not skipped, "a file annotated with fp32 graphs was kept for an int8 run"
+    assert int8["spucontext_pos"]["step"] != fp32["spucontext_pos"]["step"]
+    # The run says what runs in which precision: the fast decoder, on int8 and fp32 graphs.
+    assert (
+        "spucontext_pos: fast decoder; fp32: left_context, right_context; int8_dynamic: word_encoder, step"
+        in caplog.text
+    )
+    again, skipped = run(quantize="int8_dynamic")
+    assert skipped and again == int8
+    opset17, skipped = run(opset=17)
+    assert not skipped, "a file annotated with opset-13 graphs was kept for an opset-17 run"
+    assert opset17["spucontext_pos"]["step"] not in (
+        fp32["spucontext_pos"]["step"],
+        int8["spucontext_pos"]["step"],
+    )
