@@ -106,7 +106,8 @@ class Setup:
     loaded: dict = field(default_factory=dict)  # (name, decoder) -> LoadedModel
 
     @classmethod
-    def load(cls, cache_dir: Path, sample_texts: Sequence[str]) -> Setup:
+    def load(cls, cache_dir: Path, sample_texts: Sequence[str], quantize: str = "none") -> Setup:
+        """Every model's export (`quantize`: export.quantize), made in the cache first if missing."""
         from vnlp_batch.config.schema import ExportConfig, WeightsConfig
         from vnlp_batch.export.stage import export_models
         from vnlp_batch.models.declarations import MODELS
@@ -117,7 +118,7 @@ class Setup:
             WeightsConfig(source="synthetic", seed=0), cache_dir, MODELS.values(), sample_texts
         )
         exported = export_models(
-            MODELS.values(), weights, ExportConfig(), cpu_runtime(), cache_dir, sample_texts
+            MODELS.values(), weights, ExportConfig(quantize=quantize), cpu_runtime(), cache_dir, sample_texts
         ).models
         return cls(Path(cache_dir), exported, weights, time.perf_counter() - start)
 

@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# End-to-end check of jobs/ on a real single-node Slurm started on this machine.
+# End-to-end check of jobs/ and of the hydra/launcher=slurm preset on a real single-node Slurm started
+# on this machine. .ci/run runs it on every commit, after `make test`.
 #
 # Needs root on Debian bookworm (jobs/local-slurm/start-local-slurm.sh installs munge, slurmctld,
 # slurmd, slurm-client, slurmdbd and mariadb from Debian's packages when missing) and the project's
-# .venv. It makes a 3-shard corpus from the bundled sample, submits jobs/submit.sh with synthetic
-# weights on CPU (task=pos: seconds per shard), waits, and checks that every shard has an output with
-# all its rows, in order, annotated. Then it submits again and checks that the rerun skipped every
-# shard (resume manifest) without touching the outputs. About 2 minutes.
+# .venv. Synthetic weights, task=pos, CPU, shards of 20 rows cut from the bundled sample. In order:
+#   1. chain: jobs/submit.sh's export job, then the array (--dependency=afterok): every job COMPLETED,
+#      no task started before the export ended, every shard annotated by exactly one task, outputs
+#      complete and in input order. With EXPECT_CACHED_EXPORT=1 (.ci/run) the export job must log
+#      `reusing cached export`.
+#   2. rerun: nothing annotated again, no output rewritten.
+#   3. incremental (a nightly run): one shard added that sorts between two done ones, one at the end,
+#      one rewritten; resubmitted with another NUM_TASKS: exactly those three annotated, the others
+#      skipped and untouched.
+#   4. scancel: a big shard added, its array task cancelled mid-shard (no output under its name),
+#      resubmitted: complete output, no temporary left.
+#   5. afterok: an export job that fails drops the array; no task runs.
+#   6. every output identical (all columns, row order) to a plain local `stage=infer` run of the same
+#      configuration over the same shards.
+#   7. hydra/launcher=slurm: a 2-job -m sweep (batch_size=16,32) through hydra-submitit-launcher, with
+#      resources that fit the 2-CPU test node: sweep.csv lists both jobs with status ok and all rows,
+#      and each job's outputs equal the local run's.
+# About 3 minutes on a 2-core machine with the export cached.
 #
-# Environment: TEST_DIR [a new /tmp/vnlp-slurm-test.XXXXXX]  ROWS per shard [20]  SHARDS [3]
-#   NUM_TASKS [2: fewer tasks than shards, so one task takes two]  TIMEOUT_S per chain [900]
+# Environment: TEST_DIR [a new /tmp/vnlp-slurm-test.XXXXXX]  ROWS per small shard [20]
+#   BIG_ROWS rows of the shard cancelled mid-way [2000]  TIMEOUT_S per wait [600]
+#   VNLP_BATCH_CACHE [$TEST_DIR/cache]  EXPECT_CACHED_EXPORT [0]
 #   KEEP_SLURM=1 leaves the daemons running if this script started them (default: stop them)
 #   SLURM_CI_ACCOUNTING [1] and the other knobs of start-local-slurm.sh.
 set -euo pipefail
@@ -19,105 +35,206 @@ REPO=$(dirname "$HERE")
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 TEST_DIR=${TEST_DIR:-$(mktemp -d /tmp/vnlp-slurm-test.XXXXXX)}
 ROWS=${ROWS:-20}
-SHARDS=${SHARDS:-3}
-TIMEOUT_S=${TIMEOUT_S:-900}
+BIG_ROWS=${BIG_ROWS:-2000}
+TIMEOUT_S=${TIMEOUT_S:-600}
+CHECKS="$HERE/test_local_slurm_checks.py"
 say() { echo "[test_local_slurm $(date +%T)] $*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
+check() { "$PYTHON" "$CHECKS" "$@" || fail "check '$1' failed (above)"; }
 
 [ -x "$PYTHON" ] || fail "no $PYTHON; run \`make install\` first"
+[ "$(id -u)" = 0 ] || fail "run as root: the local Slurm is started and run as root"
+mkdir -p "$TEST_DIR"
+TEST_DIR=$(cd "$TEST_DIR" && pwd)
 
-# ---------- 1. a real single-node Slurm ----------
+# ---------- a real single-node Slurm ----------
 was_up=0
 if command -v sinfo >/dev/null && sinfo -h -o %t 2>/dev/null | grep -Eq "idle|mix|alloc"; then was_up=1; fi
-"$HERE/local-slurm/start-local-slurm.sh"
 if [ "$was_up" = 0 ] && [ "${KEEP_SLURM:-0}" != 1 ]; then
-  trap '"$HERE/local-slurm/stop-local-slurm.sh" >&2 || true' EXIT   # we started it, we stop it
+  trap '"$HERE/local-slurm/stop-local-slurm.sh" >&2 || true' EXIT   # we start it, we stop it
 fi
+"$HERE/local-slurm/start-local-slurm.sh" || fail "the local Slurm did not start (jobs/local-slurm/start-local-slurm.sh)"
+partition=$(sinfo -h -o %P | head -n 1)
+partition=${partition%\*}   # the default partition is listed with a star
 
-# ---------- 2. a tiny sharded corpus ----------
-export INPUT_DIR="$TEST_DIR/shards" OUTPUT_DIR="$TEST_DIR/annotated"
+# ---------- the corpus and the jobs' settings ----------
+export INPUT_DIR="$TEST_DIR/shards" OUTPUT_DIR="$TEST_DIR/annotated" WORK_DIR="$TEST_DIR/jobs"
 mkdir -p "$INPUT_DIR"
-"$PYTHON" - "$INPUT_DIR" "$ROWS" "$SHARDS" <<'EOF'
-import sys
-from pathlib import Path
+# Gaps in the numbering: shards added later sort between these.
+check shard "$INPUT_DIR" part-00000.parquet "$ROWS" 0
+check shard "$INPUT_DIR" part-00002.parquet "$ROWS" "$ROWS"
+check shard "$INPUT_DIR" part-00004.parquet "$ROWS" $((2 * ROWS))
 
-import pandas as pd
-
-from vnlp_batch.corpus.sample import SAMPLE_PARQUET
-
-out, rows, shards = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-df = pd.read_parquet(SAMPLE_PARQUET)
-assert len(df) >= rows * shards, f"the sample has only {len(df)} rows"
-for i in range(shards):
-    df.iloc[i * rows : (i + 1) * rows].to_parquet(out / f"part-{i:05d}.parquet", index=False)
-print(f"{shards} shards of {rows} rows in {out}", file=sys.stderr)
-EOF
-
-# ---------- 3. the chain: export, then the array ----------
 export VNLP_BATCH_CACHE=${VNLP_BATCH_CACHE:-$TEST_DIR/cache}
-export TASK=pos WEIGHTS=synthetic RUNTIME=cpu BATCH_SIZE=16 NUM_TASKS=${NUM_TASKS:-2}
+export TASK=pos WEIGHTS=synthetic RUNTIME=cpu BATCH_SIZE=16
 export CPUS_PER_TASK=1 MEM=2G EXPORT_SBATCH_ARGS="--cpus-per-task=1 --mem=3G"  # a 2-CPU test node
-export WORK_DIR="$TEST_DIR/jobs"
 
-submit_and_wait() { # prints the annotation array's job id
-  local ids export_job annotate_job deadline
-  ids=$("$REPO/jobs/submit.sh")
-  export_job=$(sed -n 's/^export_job=//p' <<<"$ids")
-  annotate_job=$(sed -n 's/^annotate_job=//p' <<<"$ids")
-  say "submitted export $export_job, annotation array $annotate_job"
-  deadline=$((SECONDS + TIMEOUT_S))
-  while squeue -h -j "$export_job,$annotate_job" -o %i 2>/dev/null | grep -q .; do
-    (( SECONDS < deadline )) || { scancel "$export_job" "$annotate_job" || true; fail "jobs still queued after ${TIMEOUT_S}s"; }
-    sleep 2
+# ---------- helpers ----------
+EXPORT_JOB="" ARRAY_JOB=""
+submit() { # submit [NUM_TASKS]: jobs/submit.sh; sets EXPORT_JOB and ARRAY_JOB
+  local ids
+  ids=$(NUM_TASKS=$1 "$REPO/jobs/submit.sh") || fail "jobs/submit.sh failed"
+  EXPORT_JOB=$(sed -n 's/^export_job=//p' <<<"$ids")
+  ARRAY_JOB=$(sed -n 's/^annotate_job=//p' <<<"$ids")
+  if [ -z "$EXPORT_JOB" ] || [ -z "$ARRAY_JOB" ]; then fail "jobs/submit.sh printed no job ids: $ids"; fi
+  say "submitted export $EXPORT_JOB, then array $ARRAY_JOB ($1 tasks)"
+}
+wait_jobs() { # wait_jobs JOB...: until Slurm no longer lists them and accounting has their end
+  local deadline=$((SECONDS + TIMEOUT_S)) ids
+  ids=$(IFS=,; echo "$*")
+  while squeue -h -j "$ids" -o %i 2>/dev/null | grep -q . \
+    || sacct -X -n -P -j "$ids" -o State | grep -Eq "^(PENDING|RUNNING|REQUEUED|COMPLETING)"; do
+    (( SECONDS < deadline )) || { scancel "$@" || true; fail "jobs $ids still queued after ${TIMEOUT_S}s"; }
+    sleep 1
   done
-  if command -v sacct >/dev/null && sacct -n >/dev/null 2>&1; then
-    sacct -X -n -P -j "$export_job,$annotate_job" -o JobID,JobName,State,Elapsed >&2
-    if sacct -X -n -P -j "$export_job,$annotate_job" -o State | grep -vqx COMPLETED; then
-      tail -n 30 "$WORK_DIR"/logs/*.out >&2 || true
-      fail "not every job COMPLETED"
-    fi
+}
+states() { # states JOB...: "<jobid> <state>" per job and array task, from accounting
+  local ids
+  ids=$(IFS=,; echo "$*")
+  sacct -X -n -P -j "$ids" -o JobID,State | tr '|' ' '
+}
+all_completed() { # all_completed JOB...
+  local bad
+  bad=$(states "$@" | awk '$2 != "COMPLETED"')
+  if [ -n "$bad" ]; then
+    tail -n 40 "$WORK_DIR"/logs/*.out >&2 || true
+    fail "not every job COMPLETED: $bad"
   fi
-  echo "$annotate_job"
+  say "ok every job COMPLETED: $(states "$@" | tr '\n' ' ')"
+}
+array_log() { cat "$WORK_DIR"/logs/annotate-"$ARRAY_JOB"_*.out; }
+written() { # the shard names the current array annotated, one line each, as often as annotated
+  array_log | sed -n "s|.* → $OUTPUT_DIR/\([^ ]*\) (.*|\1|p" | sort
+}
+skipped() { array_log | grep -c "already annotated with this configuration" || true; }
+stamps() { stat -c '%n %Y %s' "$OUTPUT_DIR"/*.parquet; }
+oneline() { tr '\n' ' ' <<<"$1" | sed 's/ *$//'; }
+expect_written() { # expect_written NAME...: exactly these shards were annotated, each once
+  local want got
+  want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+  got=$(written)
+  [ "$got" = "$want" ] || fail "array $ARRAY_JOB annotated [$(oneline "$got")], expected [$(oneline "$want")]"
+  if [ -n "$want" ]; then say "ok array $ARRAY_JOB annotated exactly [$(oneline "$want")], each once"
+  else say "ok array $ARRAY_JOB annotated nothing"; fi
+}
+each_listed_once() { # every shard of the list was given to exactly one task of the array
+  local listed
+  listed=$(array_log | sed -n 's/^  \(part-[0-9]*\.parquet\)$/\1/p' | sort)
+  [ "$listed" = "$(cd "$INPUT_DIR" && printf '%s\n' *.parquet | sort)" ] \
+    || fail "the tasks of $ARRAY_JOB took [$(oneline "$listed")], expected each shard once"
+  say "ok each shard went to exactly one task"
 }
 
-check_outputs() {
-  "$PYTHON" - "$INPUT_DIR" "$OUTPUT_DIR" <<'EOF'
-import json
-import sys
-from pathlib import Path
+# ---------- 1. the chain ----------
+say "1. chain: export job, then the array"
+submit 2
+wait_jobs "$EXPORT_JOB" "$ARRAY_JOB"
+all_completed "$EXPORT_JOB" "$ARRAY_JOB"
+export_end=$(sacct -X -n -P -j "$EXPORT_JOB" -o End)
+first_start=$(sacct -X -n -P -j "$ARRAY_JOB" -o Start | sort | head -n 1)
+[[ "$first_start" > "$export_end" || "$first_start" == "$export_end" ]] \
+  || fail "array task started at $first_start, before the export ended at $export_end"
+say "ok export ended $export_end; the first array task started $first_start"
+if [ "${EXPECT_CACHED_EXPORT:-0}" = 1 ]; then
+  grep -q "reusing cached export" "$WORK_DIR/logs/export-$EXPORT_JOB.out" \
+    || fail "the export job did not reuse the cached export in $VNLP_BATCH_CACHE (log: $WORK_DIR/logs/export-$EXPORT_JOB.out)"
+  say "ok the export job logged: $(grep -o 'spucontext_pos: reusing cached export.*' "$WORK_DIR/logs/export-$EXPORT_JOB.out" | head -n 1)"
+fi
+each_listed_once
+expect_written part-00000.parquet part-00002.parquet part-00004.parquet
+check outputs "$INPUT_DIR" "$OUTPUT_DIR"
+say "PASS chain"
 
-import pyarrow.parquet as pq
+# ---------- 2. rerun ----------
+say "2. rerun: nothing to redo"
+before=$(stamps)
+submit 2
+wait_jobs "$EXPORT_JOB" "$ARRAY_JOB"
+all_completed "$EXPORT_JOB" "$ARRAY_JOB"
+expect_written
+[ "$(skipped)" = 3 ] || fail "the rerun skipped $(skipped) shards, expected 3"
+[ "$before" = "$(stamps)" ] || fail "the rerun rewrote outputs"
+say "PASS rerun: all 3 shards skipped, no output rewritten"
 
-inputs, outputs = Path(sys.argv[1]), Path(sys.argv[2])
-shards = sorted(inputs.glob("*.parquet"))
-for shard in shards:
-    out = outputs / shard.name
-    assert out.is_file(), f"no output for {shard.name}"
-    src, ann = pq.read_table(shard), pq.read_table(out)
-    assert ann.num_rows == src.num_rows, f"{out.name}: {ann.num_rows} rows, input has {src.num_rows}"
-    assert ann.column("id").to_pylist() == src.column("id").to_pylist(), f"{out.name}: rows out of order"
-    status = ann.column("vnlp_status").to_pylist()
-    assert all(status), f"{out.name}: rows without status"
-    pos = ann.column("pos").to_pylist()
-    tokens = ann.column("tokens").to_pylist()
-    assert all(len(p) == len(t) for p, t in zip(pos, tokens)), f"{out.name}: pos/tokens lengths differ"
-    print(f"ok {out.name}: {ann.num_rows} rows, statuses {sorted(set(status))}", file=sys.stderr)
-manifest = json.loads((outputs / "manifest.json").read_text())
-assert len(manifest["files"]) == len(shards), f"manifest has {len(manifest['files'])} entries, expected {len(shards)}"
-print(f"ok manifest: {len(manifest['files'])} files", file=sys.stderr)
-EOF
-}
+# ---------- 3. incremental ----------
+say "3. incremental: shards added (one sorting in the middle) and one rewritten, another NUM_TASKS"
+check shard "$INPUT_DIR" part-00001.parquet "$ROWS" $((3 * ROWS))
+check shard "$INPUT_DIR" part-00005.parquet "$ROWS" $((4 * ROWS))
+sleep 1   # a new mtime, even on filesystems with 1 s timestamps
+check shard "$INPUT_DIR" part-00002.parquet $((ROWS + 5)) $((5 * ROWS))
+untouched=$(stat -c '%n %Y %s' "$OUTPUT_DIR/part-00000.parquet" "$OUTPUT_DIR/part-00004.parquet")
+submit 3
+wait_jobs "$EXPORT_JOB" "$ARRAY_JOB"
+all_completed "$EXPORT_JOB" "$ARRAY_JOB"
+each_listed_once
+expect_written part-00001.parquet part-00002.parquet part-00005.parquet
+[ "$(skipped)" = 2 ] || fail "skipped $(skipped) shards, expected 2 (part-00000, part-00004)"
+[ "$untouched" = "$(stat -c '%n %Y %s' "$OUTPUT_DIR/part-00000.parquet" "$OUTPUT_DIR/part-00004.parquet")" ] \
+  || fail "outputs of unchanged shards were rewritten"
+check outputs "$INPUT_DIR" "$OUTPUT_DIR"
+say "PASS incremental: only the 2 new shards and the rewritten one annotated"
 
-say "first run"
-first=$(submit_and_wait)
-check_outputs
-stamps_before=$(stat -c '%n %Y %s' "$OUTPUT_DIR"/*.parquet)
+# ---------- 4. scancel mid-shard, then resubmit ----------
+say "4. scancel: one array task cancelled in the middle of a $BIG_ROWS-row shard"
+check shard "$INPUT_DIR" part-00003.parquet "$BIG_ROWS" 0
+submit 2
+deadline=$((SECONDS + TIMEOUT_S))
+until compgen -G "$OUTPUT_DIR/.part-00003.parquet.*.tmp" >/dev/null; do
+  (( SECONDS < deadline )) || { scancel "$EXPORT_JOB" "$ARRAY_JOB"; fail "part-00003 never started"; }
+  squeue -h -j "$ARRAY_JOB" -o %i | grep -q . || { array_log >&2; fail "the array ended before part-00003 was being written"; }
+  sleep 0.2
+done
+task=$(grep -l "^  part-00003.parquet$" "$WORK_DIR"/logs/annotate-"$ARRAY_JOB"_*.out | sed 's/.*_\([0-9]*\)\.out$/\1/')
+[ -n "$task" ] || fail "no task of $ARRAY_JOB lists part-00003"
+scancel "${ARRAY_JOB}_$task"
+say "cancelled task ${ARRAY_JOB}_$task while $(basename "$(compgen -G "$OUTPUT_DIR/.part-00003.parquet.*.tmp" | head -n 1)") was being written"
+wait_jobs "$ARRAY_JOB"
+state=$(states "$ARRAY_JOB" | awk -v id="${ARRAY_JOB}_$task" '$1 == id {print $2}')
+[[ "$state" == CANCELLED* ]] || fail "task ${ARRAY_JOB}_$task ended $state, expected CANCELLED (too late: raise BIG_ROWS)"
+[ ! -e "$OUTPUT_DIR/part-00003.parquet" ] || fail "the cancelled task left part-00003.parquet under its final name"
+left=$(cd "$OUTPUT_DIR" && compgen -G ".part-00003.parquet.*.tmp" || echo "no temporary")
+say "ok task ${ARRAY_JOB}_$task $state, no part-00003.parquet; left behind: $left"
+submit 2
+wait_jobs "$EXPORT_JOB" "$ARRAY_JOB"
+all_completed "$EXPORT_JOB" "$ARRAY_JOB"
+expect_written part-00003.parquet
+! compgen -G "$OUTPUT_DIR/.*.tmp" >/dev/null || fail "temporaries left in $OUTPUT_DIR: $(compgen -G "$OUTPUT_DIR/.*.tmp")"
+check outputs "$INPUT_DIR" "$OUTPUT_DIR"
+say "PASS scancel: the resubmitted run finished part-00003, no temporary left"
 
-say "second run (must skip every shard)"
-second=$(submit_and_wait)
-check_outputs
-[ "$stamps_before" = "$(stat -c '%n %Y %s' "$OUTPUT_DIR"/*.parquet)" ] || fail "the rerun rewrote outputs"
-skipped=$(cat "$WORK_DIR"/logs/annotate-"${second}"_*.out | grep -c "already annotated with this configuration" || true)
-[ "$skipped" = "$SHARDS" ] || fail "the rerun skipped $skipped shards, expected $SHARDS"
-say "rerun skipped all $SHARDS shards; logs: $WORK_DIR/logs (first array $first, second $second)"
-say "PASS"
+# ---------- 5. a failed export drops the array ----------
+say "5. afterok: a failing export job (bad config) must drop the array"
+EXTRA_ARGS="export.opset=9" submit 2
+wait_jobs "$EXPORT_JOB" "$ARRAY_JOB"
+export_state=$(states "$EXPORT_JOB" | awk '{print $2}')
+[ "$export_state" = FAILED ] || fail "the export job ended $export_state, expected FAILED"
+# A task that started would have a record of its own (<id>_<k>) and a log.
+ran=$(states "$ARRAY_JOB" | awk '$2 != "CANCELLED" || $1 ~ /_[0-9]+$/')
+[ -z "$ran" ] || fail "array tasks ran after a failed export: $ran"
+! compgen -G "$WORK_DIR/logs/annotate-${ARRAY_JOB}_*.out" >/dev/null || fail "array $ARRAY_JOB wrote logs"
+say "PASS afterok: export FAILED, array cancelled without running: $(oneline "$(states "$ARRAY_JOB")")"
+
+# ---------- 6. identical to a plain local run ----------
+say "6. the same configuration run locally, outside Slurm, over the same shards"
+"$PYTHON" -m vnlp_batch stage=infer task=pos weights=synthetic runtime=cpu batch_size=16 \
+  runtime.intra_op_threads=1 data="$INPUT_DIR" data.output_dir="$TEST_DIR/reference" \
+  hydra.run.dir="$TEST_DIR/runs/reference" >"$TEST_DIR/reference.log" 2>&1 \
+  || { tail -n 30 "$TEST_DIR/reference.log" >&2; fail "the local reference run failed (log: $TEST_DIR/reference.log)"; }
+check same "$OUTPUT_DIR" "$TEST_DIR/reference"
+say "PASS every cluster output is identical to the local run's"
+
+# ---------- 7. Hydra's submitit launcher ----------
+say "7. hydra/launcher=slurm: a 2-job sweep through submitit"
+sweep_input="$TEST_DIR/sweep-shards"
+mkdir -p "$sweep_input"
+cp "$INPUT_DIR/part-00000.parquet" "$INPUT_DIR/part-00001.parquet" "$sweep_input/"
+# From the repository: the preset's setup lines activate <working dir>/.venv in each job.
+(cd "$REPO" && timeout "$TIMEOUT_S" "$PYTHON" -m vnlp_batch -m hydra/launcher=slurm \
+  task=pos weights=synthetic runtime=cpu runtime.intra_op_threads=1 data="$sweep_input" batch_size=16,32 \
+  hydra.launcher.cpus_per_task=1 hydra.launcher.mem_gb=2 hydra.launcher.timeout_min=15 \
+  hydra.launcher.partition="$partition" hydra.sweep.dir="$TEST_DIR/sweep") >"$TEST_DIR/sweep.log" 2>&1 \
+  || { tail -n 40 "$TEST_DIR/sweep.log" >&2; fail "the submitit sweep failed (log: $TEST_DIR/sweep.log)"; }
+check sweep "$TEST_DIR/sweep" 2 "$sweep_input" "$TEST_DIR/reference"
+say "PASS submitit sweep: $(grep -c '' "$TEST_DIR/sweep/sweep.csv") lines in sweep.csv (header + 2 jobs)"
+
+say "PASS all: chain, rerun, incremental, scancel, afterok, identical to local, submitit sweep (in $TEST_DIR)"

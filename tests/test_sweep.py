@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import struct
 from pathlib import Path
 
@@ -272,7 +273,13 @@ def test_callback_summarises_at_exit_when_a_failed_job_ended_the_multirun(sweep:
         atexit.unregister(callback._at_exit)
 
 
-def test_callback_on_a_sweep_dir_that_was_never_created_only_warns(tmp_path: Path) -> None:
+def test_callback_on_a_sweep_dir_that_was_never_created_only_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "never")}}})
-    SweepSummary().on_multirun_end(config)
+    with caplog.at_level(logging.INFO, logger="vnlp_batch.sweep"):
+        SweepSummary().on_multirun_end(config)  # no exception
     assert not (tmp_path / "never").exists()
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, f"sweep summary: no sweep directory {tmp_path / 'never'} (no job ran?)")
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -10,7 +11,15 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from vnlp_batch.__main__ import CONF_DIR, _rewrite_data_path
-from vnlp_batch.config.schema import AppConfig, ConfigError, register_configs
+from vnlp_batch.config.schema import (
+    NOT_OUTPUT_KEYS,
+    OUTPUT_KEYS,
+    QUANTIZED_OUTPUT_KEYS,
+    AppConfig,
+    ConfigError,
+    output_options,
+    register_configs,
+)
 
 
 def load(*overrides: str) -> AppConfig:
@@ -49,6 +58,7 @@ def test_groups_select_presets() -> None:
         ("stage=train", "stage='train' is not allowed; choose one of: all, export, infer"),
         ("batch_size=0", "batch_size=0 must be between 1 and 65536"),
         ("data.on_bad_file=ignore", "data.on_bad_file='ignore' is not allowed; choose one of: fail, skip"),
+        ("data.stale_temporary_hours=0", "data.stale_temporary_hours=0.0 must be > 0"),
         ("weights.base_url=ftp://x", "weights.base_url='ftp://x' must be an http(s) URL"),
     ],
 )
@@ -90,3 +100,34 @@ def test_cli_prints_one_line_and_exits_2() -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         "vnlp-batch: config error: export.opset=7 is not allowed; choose one of: 13, 14, 15, 16, 17, 18"
     )
+
+
+def _leaf_keys(node: object, prefix: str = "") -> list[str]:
+    """Dotted names of every non-dataclass field under the dataclass `node`."""
+    keys = []
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            keys += _leaf_keys(value, f"{prefix}{f.name}.")
+        else:
+            keys.append(prefix + f.name)
+    return keys
+
+
+def test_every_key_is_declared_as_changing_outputs_or_not() -> None:
+    # A new option must be placed: in the resume key (it changes output bytes) or out, with a reason.
+    declared = [*OUTPUT_KEYS, *QUANTIZED_OUTPUT_KEYS, *NOT_OUTPUT_KEYS]
+    assert sorted(declared) == sorted(_leaf_keys(AppConfig())), "each key exactly once"
+    cfg = load("task=pos", "data.max_tokens=7", "batch_size=16", "runtime.lanes=3")
+    assert output_options(cfg, quantized=False) == {
+        "task.name": "pos",
+        "model.name": "auto",
+        "data.text_column": "text",
+        "data.id_column": "id",  # conf/data/sample.yaml
+        "data.max_tokens": 7,
+        "runtime.decoder": "fast",
+        "runtime.graph_optimization_level": "all",
+    }
+    # Activations are quantized per call: with int8 graphs the rows computed together matter too.
+    quantized = output_options(cfg, quantized=True)
+    assert (quantized["batch_size"], quantized["runtime.lanes"]) == (16, 3)

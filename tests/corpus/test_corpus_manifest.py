@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vnlp_batch.corpus.manifest import MANIFEST_NAME, Manifest, config_hash
+from vnlp_batch.corpus.manifest import MANIFEST_NAME, Manifest, config_hash, input_key
 from vnlp_batch.corpus.reader import file_fingerprint
 
 WriteParquet = Callable[..., Path]
@@ -89,6 +90,86 @@ def test_runs_sharing_an_output_dir_keep_each_others_entries(
     assert all(reloaded.is_done(f, file_fingerprint(f), CONFIG) for f in files)
 
 
+def link(path: Path, target: Path) -> Path:
+    """A symlink at `path` to `target` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
+    return path
+
+
+def test_a_shard_is_the_same_whichever_link_directory_it_comes_through(
+    tmp_path: Path, write_parquet: WriteParquet
+) -> None:
+    """jobs/: array task k links its shards into links/<job>/task-k; the tasks change between runs."""
+    shard = write_parquet("shards/part-3.parquet")
+    out = tmp_path / "out"
+    output = out / "part-3.parquet"
+    output.parent.mkdir()
+    output.write_bytes(b"annotated")
+    first_run = link(tmp_path / "links" / "101" / "task-0" / shard.name, shard)
+    next_run = link(tmp_path / "links" / "102" / "task-2" / shard.name, shard)
+    Manifest.load(out).mark_done(first_run, file_fingerprint(first_run), CONFIG, output, 100, {"ok": 100})
+
+    manifest = Manifest.load(out)
+    assert list(manifest.entries) == [str(shard)]
+    assert manifest.is_done(next_run, file_fingerprint(next_run), CONFIG, output)
+    assert manifest.is_done(shard, file_fingerprint(shard), CONFIG, output)  # a plain local run, too
+    # The fingerprint is the shard's own (stat follows the link): a rewritten shard is not done.
+    write_parquet("shards/part-3.parquet", rows=101)
+    assert not manifest.is_done(next_run, file_fingerprint(next_run), CONFIG, output)
+
+
+def test_a_link_under_another_name_has_an_entry_of_its_own(
+    tmp_path: Path, write_parquet: WriteParquet
+) -> None:
+    shard = write_parquet("in/2024-05.parquet")
+    alias = link(tmp_path / "in" / "latest.parquet", shard)
+    out = tmp_path / "out"
+    out.mkdir()
+    for input_file in (shard, alias):
+        output = out / input_file.name
+        output.write_bytes(b"annotated")
+        Manifest.load(out).mark_done(input_file, file_fingerprint(input_file), CONFIG, output, 100, {})
+    manifest = Manifest.load(out)
+    assert sorted(manifest.entries) == [str(shard), str(alias)]
+    for input_file in (shard, alias):
+        assert manifest.is_done(input_file, file_fingerprint(input_file), CONFIG, out / input_file.name)
+        assert manifest.output_of(input_file) == out / input_file.name
+    # An input is not done when its recorded output is another file than the one it would write.
+    assert not manifest.is_done(shard, file_fingerprint(shard), CONFIG, out / "latest.parquet")
+
+
+def test_input_key_resolves_links_that_keep_the_name_and_stops_at_a_rename(tmp_path: Path) -> None:
+    store = tmp_path / "store" / "blob-9f2c"
+    store.parent.mkdir()
+    store.write_bytes(b"")
+    shard = link(tmp_path / "corpus" / "part-1.parquet", store)  # a shard kept in a content store
+    task_link = link(tmp_path / "links" / "task-0" / "part-1.parquet", shard)
+    via_dir_link = link(tmp_path / "corpus-latest", tmp_path / "corpus") / "part-1.parquet"
+    assert input_key(task_link) == input_key(via_dir_link) == input_key(shard) == str(shard)
+    loop = link(tmp_path / "loop" / "x.parquet", tmp_path / "loop" / "x.parquet")
+    assert input_key(loop) == str(loop)
+
+
+def test_entries_recorded_under_the_link_path_still_count(
+    tmp_path: Path, write_parquet: WriteParquet
+) -> None:
+    """Manifests written before entries were keyed by the linked file resume, and move to the new key."""
+    shard = write_parquet("shards/part-0.parquet")
+    task_link = link(tmp_path / "links" / "task-0" / shard.name, shard)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / shard.name).write_bytes(b"annotated")
+    fingerprint = file_fingerprint(task_link)
+    entry = {"fingerprint": fingerprint, "config_hash": CONFIG, "output": shard.name, "rows": 100}
+    (out / MANIFEST_NAME).write_text(json.dumps({"format": 1, "files": {str(task_link): entry}}))
+
+    manifest = Manifest.load(out)
+    assert manifest.is_done(task_link, fingerprint, CONFIG, out / shard.name)
+    manifest.mark_done(task_link, fingerprint, CONFIG, out / shard.name, 100, {"ok": 100})
+    assert list(Manifest.load(out).entries) == [str(shard)]
+
+
 @pytest.mark.parametrize("failing", ["replace", "fsync"])
 def test_failed_write_leaves_the_old_manifest(
     finished: tuple[Path, Path, Manifest], monkeypatch: pytest.MonkeyPatch, failing: str
@@ -126,7 +207,9 @@ def test_config_hash_is_canonical() -> None:
     config = {"task": "ner", "models": ("spucontext_ner",), "export": {"opset": 13, "quantize": "none"}}
     reordered = {"export": {"quantize": "none", "opset": 13}, "models": ["spucontext_ner"], "task": "ner"}
     digest = config_hash(config)
-    assert len(digest) == 64 and int(digest, 16) >= 0
+    # The canonical form, written out: sorted keys, no whitespace, lists for tuples, UTF-8.
+    canonical = '{"export":{"opset":13,"quantize":"none"},"models":["spucontext_ner"],"task":"ner"}'
+    assert digest == hashlib.sha256(canonical.encode()).hexdigest()
     assert config_hash(reordered) == digest
     assert config_hash({**config, "export": {"opset": 14, "quantize": "none"}}) != digest
     assert config_hash({"weights": Path("/w")}) == config_hash({"weights": "/w"})

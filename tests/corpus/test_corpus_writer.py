@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,10 @@ import pytest
 
 from vnlp_batch.corpus.errors import InputError
 from vnlp_batch.corpus.writer import (
+    STALE_TEMPORARY_HOURS,
+    TEMPORARY,
     AnnotatedFileWriter,
+    host_tag,
     inputs_root_for,
     output_path_for,
     remove_stale_temporaries,
@@ -50,7 +54,7 @@ def test_commit_publishes_a_complete_file_with_footer_metadata(tmp_path: Path) -
             writer.write(batch)
         assert not final.exists()
         assert writer.tmp_path.is_file()
-        assert writer.tmp_path.name == f".corpus.parquet.{os.getpid()}.tmp"
+        assert writer.tmp_path.name == f".corpus.parquet.{host_tag()}.{os.getpid()}.tmp"
         assert writer.commit() == final
     assert sorted(p.name for p in final.parent.iterdir()) == ["corpus.parquet"]
 
@@ -151,7 +155,6 @@ def test_kill_9_before_commit_leaves_nothing_under_the_final_name(tmp_path: Path
         [sys.executable, "-c", KILLED_WRITER, str(final)], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert child.stdout is not None
         assert child.stdout.readline().strip() == "written"
     finally:
         os.kill(child.pid, signal.SIGKILL)
@@ -189,6 +192,51 @@ def test_remove_stale_temporaries_can_be_limited_to_owned_outputs(tmp_path: Path
     theirs.write_bytes(b"")
     assert remove_stale_temporaries(tmp_path, final_paths=[tmp_path / "mine.parquet"]) == [mine]
     assert theirs.exists()
+
+
+def test_temporary_names_carry_a_dotless_host_and_the_pid(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert host_tag("node-07.cluster.example.org") == "node-07_cluster_example_org"
+    monkeypatch.setattr("socket.gethostname", lambda: "gpu1.hpc.local")
+    tmp = temporary_path(Path("/out/part-00001.zstd.parquet"), 4242)
+    assert tmp == Path("/out/.part-00001.zstd.parquet.gpu1_hpc_local.4242.tmp")
+    match = TEMPORARY.match(tmp.name)
+    assert match is not None
+    parsed = (match["name"], match["host"], match["pid"])
+    assert parsed == ("part-00001.zstd.parquet", "gpu1_hpc_local", "4242")
+
+
+def age(path: Path, hours: float) -> Path:
+    """Set `path`'s modification time `hours` in the past."""
+    when = time.time() - hours * 3600
+    os.utime(path, (when, when))
+    return path
+
+
+def test_remove_stale_temporaries_across_hosts(tmp_path: Path) -> None:
+    """Array tasks on other nodes share the output dir: their pids mean nothing on this host."""
+    gone = dead_pid()
+    # Another node's writer, busy now. Its pid is not running here: judged by pid, it would go.
+    other_live = temporary_path(tmp_path / "a.parquet", gone, host="node-b")
+    # Another node's temporary untouched for longer than the limit: that run is long dead.
+    other_old = temporary_path(tmp_path / "b.parquet", gone, host="node-b")
+    # This host, its writer gone: removed at once, however young.
+    mine_dead = temporary_path(tmp_path / "c.parquet", gone)
+    # This host, a live process: kept while recent; once old, the pid has been reused.
+    mine_live = temporary_path(tmp_path / "d.parquet", os.getppid())
+    mine_live_old = temporary_path(tmp_path / "e.parquet", os.getppid())
+    for path in (other_live, other_old, mine_dead, mine_live, mine_live_old):
+        path.write_bytes(b"")
+    age(other_live, STALE_TEMPORARY_HOURS - 1)
+    age(other_old, STALE_TEMPORARY_HOURS + 1)
+    age(mine_live_old, STALE_TEMPORARY_HOURS + 1)
+
+    assert remove_stale_temporaries(tmp_path) == [other_old, mine_dead, mine_live_old]
+    assert other_live.exists() and mine_live.exists()
+
+    # The age limit is a setting (data.stale_temporary_hours).
+    assert remove_stale_temporaries(tmp_path, max_age_hours=STALE_TEMPORARY_HOURS + 5) == []
+    assert remove_stale_temporaries(tmp_path, max_age_hours=STALE_TEMPORARY_HOURS - 2) == [other_live]
+    assert mine_live.exists()
 
 
 def test_output_path_keeps_the_base_name(tmp_path: Path) -> None:

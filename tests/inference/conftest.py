@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from stage_helpers import StageRun, StageRunner, runtime_for, texts_table
+from stage_helpers import INT8_PROPERTY, StageRun, StageRunner, runtime_for, texts_table
 
 from vnlp_batch.config.schema import AppConfig, DataConfig, TaskConfig, WeightsConfig
 from vnlp_batch.inference.onnx_model import LoadedModel
@@ -50,10 +50,10 @@ def stage_runner(
 
     A relative `output_dir` is resolved by the stage, inside `run_dir`.
     `config` keys go to `DataConfig` when they are data fields (`on_bad_file`, `max_tokens`,
-    `text_column`, `id_column`), else to `AppConfig` (`resume`, `batch_size`). Session-scoped so that
-    Hypothesis tests can use it.
+    `text_column`, `id_column`, `stale_temporary_hours`), else to `AppConfig` (`resume`,
+    `batch_size`). Session-scoped so that Hypothesis tests can use it.
     """
-    data_fields = {"on_bad_file", "max_tokens", "text_column", "id_column"}
+    data_fields = {"on_bad_file", "max_tokens", "text_column", "id_column", "stale_temporary_hours"}
 
     def run(
         data: Path | str,
@@ -121,3 +121,19 @@ def short_texts(sample_texts: list[str]) -> list[str]:
     short = [t for t in sample_texts if len(TreebankWordTokenize(t)) <= 8]
     assert len(short) >= 12, "the sample corpus should hold a dozen short sentences"
     return short
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the int8-vs-fp32 figures test_int8.py records, with or without `-s`."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == INT8_PROPERTY
+    ]
+    if lines:
+        terminalreporter.section("int8 vs fp32, whole sample corpus, fast decoders")
+        for line in lines:
+            terminalreporter.write_line(line)

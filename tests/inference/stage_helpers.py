@@ -29,6 +29,8 @@ class StageRun:
 
 
 StageRunner = Callable[..., StageRun]
+# test_int8.py records its figures under this name; conftest.py prints them in the terminal summary.
+INT8_PROPERTY = "int8_vs_fp32"
 WriteParquet = Callable[..., Path]
 
 
@@ -53,5 +55,6 @@ def parquet_files(directory: Path) -> list[str]:
 
 
 def temporaries(directory: Path) -> list[str]:
-    """Names of the writer's temporary files (`.<name>.<pid>.tmp`) in `directory`."""
+    """Names of the writer's temporary files (`.<name>.<host>.<pid>.tmp`, and any other `.*.tmp`) in
+    `directory`."""
     return sorted(p.name for p in Path(directory).glob(".*.tmp"))

@@ -17,15 +17,17 @@ import pytest
 from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries, words
 
 from vnlp_batch.corpus.manifest import Manifest
+from vnlp_batch.corpus.writer import host_tag, temporary_path
 
 BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the kill lands mid-file
 TIMEOUT_S = 300.0
 
 
 def wait_for_temporary(proc: subprocess.Popen, directory: Path, name: str, log: Path) -> None:
-    """Return once the writer's `.<name>.<pid>.tmp` exists in `directory`; fail if `proc` ends first."""
+    """Return once the writer's `.<name>.<host>.<pid>.tmp` exists in `directory`; fail if `proc` ends
+    first."""
     deadline = time.monotonic() + TIMEOUT_S
-    while not list(directory.glob(f".{name}.{proc.pid}.tmp")):
+    while not temporary_path(directory / name, proc.pid).exists():
         if proc.poll() is not None:
             tail = log.read_text()[-3000:]
             pytest.fail(f"the run exited ({proc.returncode}) before writing {name}:\n{tail}")
@@ -73,7 +75,7 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
 
     # The first file was finished before the kill; the second exists only as the dead run's temporary.
     assert parquet_files(out) == ["a_small.parquet"]
-    assert temporaries(out) == [f".b_big.parquet.{proc.pid}.tmp"]
+    assert temporaries(out) == [f".b_big.parquet.{host_tag()}.{proc.pid}.tmp"]
     manifest = Manifest.load(out)
     assert manifest.output_of(small) == out / "a_small.parquet"
     assert manifest.output_of(big) is None
@@ -90,3 +92,28 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
         assert table.column("text").to_pylist() == pq.read_table(path).column("text").to_pylist()
         assert set(table.column("vnlp_status").to_pylist()) == {"ok"}
         assert all(table.column("pos").to_pylist())
+
+
+def test_a_run_leaves_other_hosts_live_temporaries_alone(
+    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path
+) -> None:
+    """Slurm array tasks on other nodes write into the same output dir while this run starts."""
+    shard = write_parquet("mine.parquet", words(5))
+    out = tmp_path / "out"
+    out.mkdir()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    pid = int(gone.stdout)  # exited: on this host, its temporary would be stale
+    busy = temporary_path(out / "theirs.parquet", pid, host="node-b")
+    abandoned = temporary_path(out / "old.parquet", pid, host="node-c")
+    dead_here = temporary_path(out / "crashed.parquet", pid)
+    for path in (busy, abandoned, dead_here):
+        path.write_bytes(b"PAR1")
+    old = time.time() - 3 * 3600
+    os.utime(abandoned, (old, old))
+
+    run = run_stage(shard.parent, stale_temporary_hours=2)
+
+    assert run.report.written == [out / "mine.parquet"]
+    assert temporaries(out) == [busy.name]

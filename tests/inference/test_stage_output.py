@@ -217,7 +217,9 @@ def test_task_all_adds_every_column_typed_with_file_metadata(
         n = len(r["tokens"])
         assert n > 0
         assert [len(r[c]) for c in ("morph", "lemma", "pos", "ner", "dep_head", "dep_rel")] == [n] * 6
-        assert all(head >= 0 for head in r["dep_head"])
+        # 0 = root, else an arc of the 40-token window; VNLP does not keep arcs inside the sentence,
+        # so with synthetic weights a head may point past its last token, as VNLP's own would.
+        assert all(0 <= head <= 40 for head in r["dep_head"])
         assert 0.0 <= r["sentiment"] <= 1.0
     blank = rows[10]
     assert all(blank[c] == [] for c in ("tokens", "morph", "lemma", "pos", "ner", "dep_head", "dep_rel"))

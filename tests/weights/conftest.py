@@ -25,7 +25,8 @@ class SeenRequest(NamedTuple):
 class FileServer:
     """What the tests control and observe: the files served and the requests received.
 
-    Paths: ``/files/<name>`` serves ``files[name]`` and honours ``Range``; ``/norange/<name>`` ignores
+    Paths: ``/files/<name>`` and ``/<name>`` (a base URL laid out like VNLP's object store) serve
+    ``files[name]`` and honour ``Range``; ``/norange/<name>`` ignores
     ``Range`` and always answers 200 with the whole file; ``/truncated/<name>`` announces the whole
     file's ``Content-Length``, sends half of it and closes the connection; anything else is a 404.
     """
@@ -55,7 +56,8 @@ def _make_handler(server_state: list[FileServer]) -> type[BaseHTTPRequestHandler
             """Serve one of the special paths described on FileServer."""
             state = server_state[0]
             state.seen.append(SeenRequest(self.path, self.headers.get("Range")))
-            kind, _, name = self.path.lstrip("/").partition("/")
+            path = self.path.lstrip("/")
+            kind, _, name = path.partition("/") if "/" in path else ("files", "", path)
             body = state.files.get(name)
             if body is None or kind not in ("files", "norange", "truncated"):
                 self.send_error(404, "Not Found")

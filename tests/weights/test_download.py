@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import pickle
 import random
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from rich.console import Console
 
 from vnlp_batch.weights import download
-from vnlp_batch.weights.download import VNLP_BASE_URL, DownloadError, fetch, fetch_many
+from vnlp_batch.weights.download import DownloadError, fetch, fetch_many
 
 if TYPE_CHECKING:
     # Only for annotations: test modules should not import conftest at run time.
@@ -30,10 +32,6 @@ def _content(seed: int = 0, size: int = _SIZE) -> bytes:
 
 def _part(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
-
-
-def test_vnlp_base_url() -> None:
-    assert VNLP_BASE_URL == "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
 
 
 def test_fetch_downloads_then_reuses_the_file(
@@ -181,15 +179,31 @@ def test_connection_refused(tmp_path: Path) -> None:
 
 
 def test_progress_bar_on_a_terminal(
-    file_server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    file_server: FileServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = _content()
     file_server.files["x.weights"] = data
     monkeypatch.setattr(download, "_stderr_is_terminal", lambda: True)
+    screen = io.StringIO()  # what a terminal on stderr would show
+    monkeypatch.setattr(
+        download, "Console", lambda stderr: Console(file=screen, force_terminal=True, width=100)
+    )
 
-    dest = fetch(file_server.url("files/x.weights"), tmp_path / "x.weights")
+    with caplog.at_level(logging.INFO, logger=download.__name__):
+        dest = fetch(file_server.url("files/x.weights"), tmp_path / "x.weights")
 
     assert dest.read_bytes() == data
+    drawn = screen.getvalue()
+    assert "x.weights" in drawn and "━" in drawn  # the file's bar
+    assert f"{len(data) / 1000:.1f}/{len(data) / 1000:.1f} kB" in drawn  # complete, in bytes received
+    assert caplog.records == []  # the bar replaces the start and end log lines
+
+    screen.truncate(0)
+    fetch(file_server.url("files/x.weights"), tmp_path / "y.weights", progress=False)
+    assert screen.getvalue() == ""  # progress=False: no bar even on a terminal
 
 
 @pytest.mark.parametrize("slash", ["", "/", "//"])

@@ -249,9 +249,9 @@ def _valid_pickle() -> bytes:
         ("object_array", pickle.dumps([np.array([1, "a"], dtype=object)], protocol=3), "Python objects"),
         ("truncated", _valid_pickle()[: len(_valid_pickle()) // 2], "not a valid VNLP weights pickle"),
         ("empty", b"", "empty"),
-        ("random", random.Random(1).randbytes(4096), ""),
+        ("random", random.Random(1).randbytes(4096), "not a valid VNLP weights pickle (UnpicklingError"),
         ("trailing", _valid_pickle() + b"\x00junk", "after the end of the pickle"),
-        ("npy_data", b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', ...}", ""),
+        ("npy_data", b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', ...}", "not a valid VNLP weights pickle"),
     ],
 )
 def test_bad_weights_files_are_refused(tmp_path: Path, name: str, data: bytes, expected: str) -> None:
@@ -397,20 +397,20 @@ def _truncated_npy() -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("name", "data"),
+    ("name", "data", "expected"),
     [
-        ("pickle", pickle.dumps([np.zeros(3, np.float32)], protocol=3)),
-        ("npz", _npz_bytes()),
-        ("truncated", _truncated_npy()),
-        ("empty", b""),
+        ("pickle", pickle.dumps([np.zeros(3, np.float32)], protocol=3), "not a .npy-format matrix file"),
+        ("npz", _npz_bytes(), "not a .npy-format matrix file (starts with b'PK"),
+        ("truncated", _truncated_npy(), "not a valid matrix file"),
+        ("empty", b"", "not a .npy-format matrix file (starts with b'')"),
     ],
 )
-def test_bad_matrix_files_are_refused(tmp_path: Path, name: str, data: bytes) -> None:
+def test_bad_matrix_files_are_refused(tmp_path: Path, name: str, data: bytes, expected: str) -> None:
     path = tmp_path / f"{name}.matrix"
     path.write_bytes(data)
     with pytest.raises(WeightsFileError) as info:
         read_matrix_file(path)
-    assert str(path) in str(info.value)
+    assert str(info.value).startswith(f"{path}: {expected}")
 
 
 def test_write_matrix_refuses_object_arrays(tmp_path: Path) -> None:

@@ -6,11 +6,13 @@ Enums: OmegaConf's own enum error is several lines and names the Python type, no
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
+from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, VNLP_BASE_URL
 
 TASKS = (*TASK_DEFAULTS, "all")
 STAGES = ("all", "export", "infer")
@@ -72,6 +74,9 @@ class DataConfig:
     output_dir: str = "annotated"  # relative paths are resolved inside the run directory
     on_bad_file: str = "fail"
     max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
+    # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
+    # least the jobs' time limit (corpus/writer.py, STALE_TEMPORARY_HOURS)
+    stale_temporary_hours: float = 24.0
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -81,6 +86,8 @@ class DataConfig:
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
         if self.max_tokens < 1:
             raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
+        if not self.stale_temporary_hours > 0:
+            raise ConfigError(f"data.stale_temporary_hours={self.stale_temporary_hours} must be > 0")
 
 
 @dataclass
@@ -129,11 +136,25 @@ class RuntimeConfig:
         return max(1, (self.intra_op_threads or available_cores()) // self.lanes)
 
 
+def _file_names(pins: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"weights": d}} -> {"a.weights": d}: nested keys joined with dots."""
+    joined: dict[str, Any] = {}
+    for key, value in pins.items():
+        if isinstance(value, dict):
+            joined.update(_file_names(value, f"{prefix}{key}."))
+        else:
+            joined[f"{prefix}{key}"] = value
+    return joined
+
+
 @dataclass
 class WeightsConfig:
     source: str = "vnlp"
-    base_url: str = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
-    sha256: dict[str, str] = field(default_factory=dict)  # optional pins: file name -> digest
+    base_url: str = VNLP_BASE_URL  # conf/weights/vnlp.yaml leaves it to this default
+    # Optional pins, file name -> digest. On the command line a key's dots nest, so
+    # `+weights.sha256.PoS_SPUContext_prod.weights=<digest>` arrives as {stem: {extension: digest}}
+    # and is joined back into the file name here.
+    sha256: dict[str, Any] = field(default_factory=dict)
     seed: int = 0  # synthetic only
     dir: str | None = None  # path only
 
@@ -146,8 +167,13 @@ class WeightsConfig:
                 raise ConfigError("weights.dir is required with weights=path")
             if not Path(self.dir).is_dir():
                 raise ConfigError(f"weights.dir={self.dir!r}: no such directory")
+        self.sha256 = _file_names(self.sha256)
         for name, digest in self.sha256.items():
-            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+            if (
+                not isinstance(digest, str)
+                or len(digest) != 64
+                or any(c not in "0123456789abcdef" for c in digest.lower())
+            ):
                 raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest")
 
 
@@ -177,6 +203,62 @@ class AppConfig:
                     f"model={self.model.name} is a {chosen.task} model but task={self.task.name}; "
                     f"{self.task.name} models: {', '.join(task_models)}"
                 )
+
+
+# The resume key (inference/stage.py) is the sha256 of every graph a run uses (weights, opset and
+# quantization are in their bytes), the provider each session got, the output schema version, and
+# the values of these keys: each changes which rows are annotated, how their text is tokenized, which
+# model answers a task, or the arithmetic that gives a label. An option added later that changes an
+# output byte goes here; one that does not goes in NOT_OUTPUT_KEYS with the reason (a test checks
+# that every key of AppConfig is in one of the three).
+OUTPUT_KEYS: tuple[str, ...] = (
+    "task.name",
+    "model.name",
+    "data.text_column",
+    "data.id_column",
+    "data.max_tokens",
+    "runtime.decoder",  # fast and monolithic are equal to ~1e-7, not bit for bit
+    "runtime.graph_optimization_level",  # fused kernels round differently
+)
+# Dynamic quantization quantizes activations per graph call over all the rows of that call, so with
+# quantized graphs a row's output also depends on which rows are computed with it.
+QUANTIZED_OUTPUT_KEYS: tuple[str, ...] = ("batch_size", "runtime.lanes")
+NOT_OUTPUT_KEYS: dict[str, str] = {
+    "model.onnx": "the graph's sha256 is in the key",
+    "export.opset": "the graphs' sha256 are in the key",
+    "export.quantize": "the graphs' sha256 are in the key",
+    "export.verify": "verification passes or stops the run; it changes no graph",
+    "export.verify_rows": "verification passes or stops the run; it changes no graph",
+    "export.tolerance": "verification passes or stops the run; it changes no graph",
+    "weights.source": "the weights are in the graphs' sha256",
+    "weights.base_url": "the weights are in the graphs' sha256",
+    "weights.sha256": "pins refuse files; they change no graph",
+    "weights.seed": "the weights are in the graphs' sha256",
+    "weights.dir": "the weights are in the graphs' sha256",
+    "runtime.providers": "the provider each session got is in the key",
+    "runtime.intra_op_threads": "threads split rows, not the arithmetic of a row",
+    "runtime.spin_wait": "how idle threads wait",
+    "data.path": "the manifest keys each input file by its path and fingerprint",
+    "data.output_dir": "where the outputs go",
+    "data.on_bad_file": "a bad file is never recorded as done",
+    "data.stale_temporary_hours": "which killed runs' temporaries are deleted",
+    "stage": "which stages run",
+    "resume": "whether the key is consulted",
+    "cache_dir": "where exports are kept; their sha256 are in the key",
+    "run_dir": "where logs and metrics go",
+}
+
+
+def config_value(cfg: AppConfig, key: str) -> Any:
+    """The value of a dotted key, e.g. `config_value(cfg, "data.max_tokens")`."""
+    return functools.reduce(getattr, key.split("."), cfg)
+
+
+def output_options(cfg: AppConfig, quantized: bool) -> dict[str, Any]:
+    """The option values the resume key hashes (OUTPUT_KEYS, and QUANTIZED_OUTPUT_KEYS when any graph
+    of the run is quantized)."""
+    keys = OUTPUT_KEYS + (QUANTIZED_OUTPUT_KEYS if quantized else ())
+    return {key: config_value(cfg, key) for key in keys}
 
 
 def register_configs() -> None:

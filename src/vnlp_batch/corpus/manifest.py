@@ -31,7 +31,8 @@ FORMAT = 1
 
 
 class Manifest:
-    """The finished input files of an output directory, keyed by absolute input path."""
+    """The finished input files of an output directory, keyed by the file each input path stands for
+    (see `input_key`)."""
 
     def __init__(self, output_dir: Path, entries: dict[str, dict[str, Any]] | None = None) -> None:
         self.output_dir = Path(os.path.abspath(output_dir))
@@ -45,9 +46,16 @@ class Manifest:
         manifest.entries = manifest._read()
         return manifest
 
-    def is_done(self, input_file: Path, fingerprint: Mapping[str, Any], config_hash: str) -> bool:
-        """True if `input_file` was finished with this fingerprint and config, and its output still exists."""
-        entry = self.entries.get(_key(input_file))
+    def is_done(
+        self,
+        input_file: Path,
+        fingerprint: Mapping[str, Any],
+        config_hash: str,
+        output_file: Path | None = None,
+    ) -> bool:
+        """True if `input_file` was finished with this fingerprint and config, and its output still exists
+        (and is `output_file`, when given: two paths of one input may have different outputs)."""
+        entry = self._entry(input_file)
         output = self.output_of(input_file)
         return (
             entry is not None
@@ -55,14 +63,21 @@ class Manifest:
             and entry.get("config_hash") == config_hash
             and output is not None
             and output.is_file()
+            and (output_file is None or output == Path(os.path.abspath(output_file)))
         )
 
     def output_of(self, input_file: Path) -> Path | None:
         """The recorded output file of `input_file`, if any (it may have been deleted since)."""
-        entry = self.entries.get(_key(input_file))
+        entry = self._entry(input_file)
         if entry is None or "output" not in entry:
             return None
         return self.output_dir / entry["output"]
+
+    def _entry(self, input_file: Path) -> dict[str, Any] | None:
+        entry = self.entries.get(input_key(input_file))
+        if entry is None:  # recorded before entries were keyed by input_key
+            entry = self.entries.get(os.path.abspath(input_file))
+        return entry
 
     def mark_done(
         self,
@@ -85,11 +100,13 @@ class Manifest:
             "status_counts": {str(k): int(v) for k, v in status_counts.items()},
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        key = _key(input_file)
+        key = input_key(input_file)
         with self._locked():
             # Re-read under the lock: other runs (array tasks on disjoint shards) may share this
             # output dir, and writing back a stale copy would drop the files they finished.
             self.entries = {**self._read(), key: entry}
+            if key != os.path.abspath(input_file):
+                self.entries.pop(os.path.abspath(input_file), None)  # its entry under the older key
             self._write()
 
     def forget_all(self) -> None:
@@ -159,5 +176,28 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"config_hash: cannot hash a {type(value).__name__} value ({value!r}); pass plain data")
 
 
-def _key(input_file: Path) -> str:
-    return os.path.abspath(input_file)
+def input_key(input_file: Path) -> str:
+    """The manifest key of `input_file`: its path with symlinks resolved, up to a link whose target
+    has another name (that link's own path, directory resolved, is the key).
+
+    jobs/annotate_shards.sbatch gives each array task a directory of links named like their shards,
+    and which task a shard goes to changes when shards are added or `NUM_TASKS` changes: keyed by
+    the path the links lead to, a finished shard is recognised whichever link directory it comes
+    through. A link under another name (`latest.parquet` → `2024-05.parquet`) writes an output of its
+    own name, so it keeps an entry of its own; so does a shard that links into a store of files named
+    otherwise. A plain file's key is its real path.
+    """
+    path = _real_directory(os.path.abspath(input_file))
+    seen = set()
+    while os.path.islink(path) and path not in seen:
+        seen.add(path)
+        target = _real_directory(os.path.join(os.path.dirname(path), os.readlink(path)))
+        if os.path.basename(target) != os.path.basename(path):
+            break
+        path = target
+    return path
+
+
+def _real_directory(path: str) -> str:
+    """`path` with its directory's symlinks (and `..`) resolved, its last component kept."""
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))

@@ -1,8 +1,10 @@
 """Atomic output files: one Parquet file per input, visible under its final name only once complete.
 
-A file is written as `.<name>.<pid>.tmp` in its final directory, then fsynced and renamed over the
-final name (`os.replace` is atomic within a filesystem). A failed run deletes its temporary; a killed
-one cannot, so the next run calls `remove_stale_temporaries` before writing.
+A file is written as `.<name>.<host>.<pid>.tmp` in its final directory, then fsynced and renamed over
+the final name (`os.replace` is atomic within a filesystem). A failed run deletes its temporary; a
+killed one cannot, so the next run calls `remove_stale_temporaries` before writing. The host is in the
+name because several hosts may write into one output directory (Slurm array tasks on a shared
+filesystem) and a process can only tell whether a writer is alive on its own host.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import contextlib
 import logging
 import os
 import re
+import socket
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -28,12 +32,25 @@ log = logging.getLogger(__name__)
 ROW_GROUP_ROWS = 8192
 ROW_GROUP_BYTES = 64 * 2**20  # caps the buffer when rows are long documents
 COMPRESSION = "zstd"
-TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+# The host part never holds a dot (see `host_tag`), so a name with dots of its own parses one way.
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.tmp$")
+# Another host's temporary is removed only once unchanged for this long, as its writer cannot be
+# checked from here. A file unchanged for 24 h was created at least 24 h ago, and 24 h is the time
+# limit jobs/annotate_shards.sbatch asks for: by then Slurm has ended its writer.
+STALE_TEMPORARY_HOURS = 24.0
 
 
-def temporary_path(final_path: Path, pid: int | None = None) -> Path:
-    """Where `final_path` is written before it is complete: `.<name>.<pid>.tmp` beside it."""
-    return final_path.with_name(f".{final_path.name}.{os.getpid() if pid is None else pid}.tmp")
+def host_tag(hostname: str | None = None) -> str:
+    """This host's name (or `hostname`) as it appears in temporary names: characters other than
+    letters, digits, `-` and `_` (the dots of a domain name) become `_`."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname() if hostname is None else hostname) or "_"
+
+
+def temporary_path(final_path: Path, pid: int | None = None, host: str | None = None) -> Path:
+    """Where `final_path` is written before it is complete: `.<name>.<host>.<pid>.tmp` beside it
+    (this process's host and pid unless given)."""
+    host = host_tag() if host is None else host
+    return final_path.with_name(f".{final_path.name}.{host}.{os.getpid() if pid is None else pid}.tmp")
 
 
 def fsync_path(path: Path) -> None:
@@ -160,17 +177,26 @@ class AnnotatedFileWriter:
         self._buffer, self._buffered_rows, self._buffered_bytes = [], 0, 0
 
 
-def remove_stale_temporaries(output_dir: Path, final_paths: Iterable[Path] | None = None) -> list[Path]:
-    """Delete the `.<name>.<pid>.tmp` files that killed runs left under `output_dir`; return them.
+def remove_stale_temporaries(
+    output_dir: Path,
+    final_paths: Iterable[Path] | None = None,
+    *,
+    max_age_hours: float = STALE_TEMPORARY_HOURS,
+) -> list[Path]:
+    """Delete the temporaries (`.<name>.<host>.<pid>.tmp`) that killed runs left under `output_dir`;
+    return them.
 
-    A temporary whose process is still alive on this host is kept (a concurrent run is writing it).
-    Runs on other hosts sharing `output_dir` (Slurm array tasks) cannot be seen: they must pass
-    `final_paths`, the outputs they own, so that only those files' temporaries are touched.
+    Removed: this host's temporaries whose process is gone, and any host's not modified for
+    `max_age_hours`. Kept: this host's with a live writer, and other hosts' younger than that, since
+    a process cannot see whether a writer on another host is alive (Slurm array tasks on other nodes
+    write into the same output directory). `final_paths`, if given, limits the cleanup to the
+    temporaries of those outputs.
     """
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         return []
     owned = None if final_paths is None else {Path(os.path.abspath(p)) for p in final_paths}
+    here, me = host_tag(), os.getpid()
     removed = []
     for tmp in sorted(output_dir.rglob(".*.tmp")):
         match = TEMPORARY.match(tmp.name)
@@ -179,12 +205,23 @@ def remove_stale_temporaries(output_dir: Path, final_paths: Iterable[Path] | Non
         final = Path(os.path.abspath(tmp.with_name(match["name"])))
         if owned is not None and final not in owned:
             continue
-        pid = int(match["pid"])
-        if pid == os.getpid() or _pid_alive(pid):
+        host, pid = match["host"], int(match["pid"])
+        if host == here and pid == me:
+            continue
+        try:
+            age_h = (time.time() - tmp.stat().st_mtime) / 3600
+        except FileNotFoundError:  # its writer committed or cleaned it up meanwhile
+            continue
+        if host == here and not _pid_alive(pid):
+            reason = f"its writer (pid {pid} on this host) is gone"
+        elif age_h > max_age_hours:
+            reason = f"written by {host} (pid {pid}), unchanged for {age_h:.1f} h > {max_age_hours:g} h"
+        else:
+            log.debug("kept %s: %s (pid %d) may still be writing it", tmp, host, pid)
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
-        log.info("removed %s, left by an interrupted run", tmp)
+        log.info("removed %s, left by an interrupted run: %s", tmp, reason)
     return removed
 
 

@@ -23,8 +23,9 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-EXPORT_FORMAT = 6  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report;
-# 5: padding-skipping stacks (left_context, right_context, state inputs); 6: `*_tail` graphs
+EXPORT_FORMAT = 7  # 2: fast graphs beside the monolithic one; 3: TreeStack fast graphs; 4: report;
+# 5: padding-skipping stacks (left_context, right_context, state inputs); 6: `*_tail` graphs;
+# 7: quantized exports hold every graph, fp32 exports their verification inputs
 
 
 def cache_key(model: str, weights_fingerprint: str, opset: int, quantization: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from vnlp_batch.export.metadata import OnnxMetadata, read_metadata
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.runtime import lanes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -104,7 +107,27 @@ class LoadedModel:
                     if role != "monolithic"
                 }
             )
-        return cls(spec, monolithic.metadata, graphs, "fast" if fast else "monolithic")
+        loaded = cls(spec, monolithic.metadata, graphs, "fast" if fast else "monolithic")
+        if runtime.decoder == "fast" and spec.family in FAST and not fast:
+            log.warning(
+                "%s: no fast graphs given (only %s), decoding with the monolithic graph",
+                spec.name,
+                paths["monolithic"],
+            )
+        log.info("%s", loaded.precision())
+        return loaded
+
+    def precision(self) -> str:
+        """One line saying which decoder runs and in which precision each graph it runs is."""
+        running = [r for r in self.graphs if (r == "monolithic") == (self.decoder == "monolithic")]
+        by_precision: dict[str, list[str]] = {}
+        for role in running:
+            quantization = self.graphs[role].metadata.quantization
+            by_precision.setdefault("fp32" if quantization == "none" else quantization, []).append(role)
+        if list(by_precision) == ["fp32"]:
+            return f"{self.spec.name}: {self.decoder} decoder, fp32"
+        parts = [f"{precision}: {', '.join(roles)}" for precision, roles in sorted(by_precision.items())]
+        return f"{self.spec.name}: {self.decoder} decoder; " + "; ".join(parts)
 
     def __call__(self, inputs: list[np.ndarray]) -> np.ndarray:
         return self.graphs["monolithic"](inputs)

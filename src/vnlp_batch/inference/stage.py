@@ -18,14 +18,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from vnlp_batch.config.schema import AppConfig
+from vnlp_batch.config.schema import AppConfig, output_options
 from vnlp_batch.corpus.discover import discover_inputs
 from vnlp_batch.corpus.errors import BadFileError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest, config_hash
 from vnlp_batch.corpus.metrics import RunMetrics
 from vnlp_batch.corpus.progress import RunProgress
 from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
-from vnlp_batch.corpus.schema import output_schema
+from vnlp_batch.corpus.schema import OUTPUT_SCHEMA_VERSION, output_schema
 from vnlp_batch.corpus.writer import (
     AnnotatedFileWriter,
     inputs_root_for,
@@ -90,7 +90,7 @@ def _run(
     output_dir = output_dir_for(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
     inputs = inputs_for(cfg)
-    remove_stale_temporaries(output_dir)
+    remove_stale_temporaries(output_dir, max_age_hours=cfg.data.stale_temporary_hours)
     report = InferenceReport(output_dir)
     manifest = Manifest.load(output_dir)
     if not cfg.resume:
@@ -98,7 +98,11 @@ def _run(
     run_hash = config_hash(_output_relevant_config(cfg, models))
     root = inputs_root_for(inputs)
     checked = _check_inputs(cfg, inputs, plan, report)
-    todo = [f for f, (fingerprint, _) in checked.items() if not manifest.is_done(f, fingerprint, run_hash)]
+    todo = [
+        f
+        for f, (fingerprint, _) in checked.items()
+        if not manifest.is_done(f, fingerprint, run_hash, output_path_for(f, root, output_dir))
+    ]
     # file → the next file to do (None for the last)
     following: dict[Path, Path | None] = dict(itertools.zip_longest(todo, todo[1:]))
     if todo:
@@ -185,15 +189,15 @@ def _bad_file(cfg: AppConfig, report: InferenceReport, file: Path, exc: Exceptio
 
 
 def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> dict[str, Any]:
-    # What changes the output bytes: the models (by weights digest), tasks, columns and limits.
+    """What the resume key hashes: everything that changes an output byte (see OUTPUT_KEYS)."""
+    quantized = any(
+        graph.metadata.quantization != "none" for model in models.values() for graph in model.graphs.values()
+    )
     return {
-        "task": cfg.task.name,
-        "model": cfg.model.name,
-        "text_column": cfg.data.text_column,
-        "id_column": cfg.data.id_column,
-        "max_tokens": cfg.data.max_tokens,
-        "decoder": cfg.runtime.decoder,
-        "models": {name: m.metadata.weights_sha256 for name, m in sorted(models.items())},
+        "output_schema": OUTPUT_SCHEMA_VERSION,
+        "options": output_options(cfg, quantized),
+        "graphs": {name: model.sha256 for name, model in models.items()},
+        "providers": {name: model.providers[0] for name, model in models.items()},
     }
 
 

@@ -10,6 +10,10 @@ from types import ModuleType
 
 from vnlp_batch.models.spec import Embedding, ModelSpec, OutputGroup
 
+# Where VNLP downloads its `*_prod.weights` and `.matrix` files from (its modules' `*_LINK`
+# constants are this URL followed by the file name): the default of `weights.base_url`.
+VNLP_BASE_URL = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
+
 SPU_MATRIX = "SPUTokenized_word_embedding_16k.matrix"
 TB_MATRIX = "TBWTokenized_word_embedding.matrix"
 

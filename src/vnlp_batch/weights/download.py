@@ -31,12 +31,9 @@ from rich.progress import (
 
 from vnlp_batch.weights.vnlp_format import sha256_file
 
-__all__ = ["VNLP_BASE_URL", "DownloadError", "fetch", "fetch_many"]
+__all__ = ["DownloadError", "fetch", "fetch_many"]
 
 log = logging.getLogger(__name__)
-
-VNLP_BASE_URL = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
-"""Where VNLP's own code downloads its ``*.weights`` and ``*.matrix`` files from."""
 
 _CHUNK = 256 * 1024
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
