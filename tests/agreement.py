@@ -79,6 +79,14 @@ def _decisions(spec: ModelSpec, probs: np.ndarray, valid: np.ndarray | None) -> 
     return np.stack(columns, axis=1)
 
 
+def _steps(spec: ModelSpec, reference: np.ndarray, candidate: np.ndarray, what: str):
+    """Both arrays as (steps, output width) float32, checked to have the same shape."""
+    reference = np.asarray(reference, np.float32).reshape(-1, spec.output_width)
+    candidate = np.asarray(candidate, np.float32).reshape(-1, spec.output_width)
+    assert reference.shape == candidate.shape, f"{spec.name} {what}: shapes differ"
+    return reference, candidate
+
+
 def check_steps(
     spec: ModelSpec,
     reference: np.ndarray,
@@ -96,9 +104,7 @@ def check_steps(
     stemmer's missing candidate slots); `where` names the row in messages ("sentence 12"). With
     `record=False` the comparison is not counted in LEDGER (a second look at a pair already counted).
     """
-    reference = np.asarray(reference, np.float32).reshape(-1, spec.output_width)
-    candidate = np.asarray(candidate, np.float32).reshape(-1, spec.output_width)
-    assert reference.shape == candidate.shape, f"{spec.name} {comparison}, {where}: shapes differ"
+    reference, candidate = _steps(spec, reference, candidate, f"{comparison}, {where}")
     if record:
         LEDGER.steps[(spec.name, comparison)] += len(reference)
     if not len(reference):
@@ -153,9 +159,7 @@ def check_diverging(
     """Two free-running decodes of one sentence: the same (≤ PROB_TOLERANCE, same decisions) up to their
     first differing decision, which must be a near-tie; after it their histories differ, so nothing
     more is compared. Returns the step of that tie, or None when they agree throughout."""
-    reference = np.asarray(reference, np.float32).reshape(-1, spec.output_width)
-    candidate = np.asarray(candidate, np.float32).reshape(-1, spec.output_width)
-    assert reference.shape == candidate.shape, f"{spec.name} {comparison}, {where}: shapes differ"
+    reference, candidate = _steps(spec, reference, candidate, f"{comparison}, {where}")
     differ = (_decisions(spec, reference, valid) != _decisions(spec, candidate, valid)).any(axis=1)
     stop = int(differ.argmax()) + 1 if differ.any() else len(reference)
     head = None if valid is None else valid[:stop]
