@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries, texts_table, words
+from vnlp.tokenizer import TreebankWordTokenize
 
 from vnlp_batch.corpus.errors import BadFileError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest
@@ -155,3 +156,54 @@ def test_input_column_named_like_an_annotation_column_is_refused_before_work(
         run_stage(clash.parent)
     assert str(info.value).startswith(f"{clash}: ")
     assert parquet_files(tmp_path / "out") == []
+
+
+# --- one bad value, one mistyped shard ------------------------------------------------------------
+
+
+def invalid_utf8_text(values: list[bytes], type_: pa.DataType) -> pa.Array:
+    """`values` as a `type_` column without UTF-8 validation, as other writers can leave them."""
+    if pa.types.is_dictionary(type_):
+        dictionary = invalid_utf8_text(sorted(set(values)), type_.value_type)
+        indices = pa.array([sorted(set(values)).index(v) for v in values], type_.index_type)
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+    binary = pa.large_binary() if pa.types.is_large_string(type_) else pa.binary()
+    return pa.array(values, binary).view(type_)
+
+
+def raw_bytes(column: pa.ChunkedArray) -> list[bytes | None]:
+    """A string column's values as bytes, without decoding them."""
+    array = column.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array.view(pa.large_binary() if pa.types.is_large_string(array.type) else pa.binary()).to_pylist()
+
+
+@pytest.mark.parametrize(
+    "text_type", [pa.string(), pa.large_string(), pa.dictionary(pa.int32(), pa.string())], ids=str
+)
+def test_invalid_utf8_value_fails_its_row_only(
+    run_stage: StageRunner, write_parquet: WriteParquet, short_texts: list[str], text_type: pa.DataType
+) -> None:
+    good = [t.encode() for t in short_texts[:10]]
+    bad = {3: b"x\xed\xa0\x80", 7: b"\xff\xfe kelime", 8: b"ok \xc3"}  # a surrogate, stray bytes, a cut
+    values = [bad.get(i, good[i]) for i in range(10)]
+    table = pa.table({"id": pa.array(range(10), pa.int64()), "text": invalid_utf8_text(values, text_type)})
+    path = write_parquet("mixed.parquet", table)
+
+    # batch_size=2: the bad rows fall in different chunks and decoder batches.
+    run = run_stage(path, batch_size=2)
+
+    out = run.output(path)
+    assert out.column("id").to_pylist() == list(range(10))
+    assert out.schema.field("text").type == text_type
+    assert raw_bytes(out.column("text")) == values  # the input column, byte for byte
+    statuses = out.column("vnlp_status").to_pylist()
+    assert statuses == ["error:invalid_utf8" if i in bad else "ok" for i in range(10)]
+    tokens, pos = out.column("tokens").to_pylist(), out.column("pos").to_pylist()
+    for i in range(10):
+        if i in bad:
+            assert tokens[i] == [] and pos[i] == []
+        else:
+            assert tokens[i] == TreebankWordTokenize(short_texts[i]) and len(pos[i]) == len(tokens[i])
+    assert run.report.status_counts == {"ok": 7, "error": 3}

@@ -65,6 +65,26 @@ def check_text_column(file: Path, text_column: str, id_column: str | None) -> pa
     return schema
 
 
+def decode_texts(column: pa.Array) -> tuple[list[str | None], list[int]]:
+    """A string column's values as Python strings, and the positions of those that are not valid UTF-8
+    (None in the list). Parquet does not validate UTF-8, so one such value must not cost its neighbours.
+    """
+    try:
+        return column.to_pylist(), []
+    except UnicodeDecodeError:
+        pass
+    # Rare: decode value by value to find the bad ones.
+    texts: list[str | None] = []
+    invalid: list[int] = []
+    for position, value in enumerate(column):
+        try:
+            texts.append(value.as_py())
+        except UnicodeDecodeError:
+            texts.append(None)
+            invalid.append(position)
+    return texts, invalid
+
+
 def iter_record_batches(
     file: Path, batch_rows: int, columns: list[str] | None = None
 ) -> Iterator[pa.RecordBatch]:
