@@ -134,16 +134,51 @@ def test_non_string_text_column_names_its_type(run_stage: StageRunner, write_par
     assert "id (int64), text (int64)" in message
 
 
-@pytest.mark.parametrize("on_bad_file", ["fail", "skip"])
+@pytest.mark.parametrize(
+    ("on_bad_file", "columns"),
+    [
+        ("fail", {"id": [1], "text": pa.array([1.5], pa.float64())}),  # mistyped: fatal with fail
+        ("fail", {"id": [1], "body": ["bir"]}),
+        ("skip", {"id": [1], "body": ["bir"]}),  # missing: most often a wrong data.text_column
+    ],
+    ids=["mistyped-fail", "missing-fail", "missing-skip"],
+)
 def test_schema_errors_stop_the_run_before_any_file_is_annotated(
-    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path, on_bad_file: str
+    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path, on_bad_file: str, columns: dict
 ) -> None:
     write_parquet("a_fine.parquet", words(3))
-    bad = write_parquet("b_wrong.parquet", pa.table({"id": [1], "text": pa.array([1.5], pa.float64())}))
+    bad = write_parquet("b_wrong.parquet", pa.table(columns))
     with pytest.raises(SchemaError, match=re.escape(str(bad))):
         run_stage(bad.parent, on_bad_file=on_bad_file)
     out = tmp_path / "out"
     assert parquet_files(out) == []  # a_fine.parquet, first in order, was not annotated either
+
+
+def test_mistyped_text_column_is_skipped_and_named_with_skip(
+    run_stage: StageRunner, write_parquet: WriteParquet
+) -> None:
+    good_a = write_parquet("a_good.parquet", words(3))
+    mistyped = {
+        "int64": write_parquet("b_ints.parquet", pa.table({"id": [0, 1], "text": pa.array([3, 4])})),
+        "null": write_parquet("c_nulls.parquet", pa.table({"id": [0], "text": pa.nulls(1)})),
+        "list<element: string>": write_parquet(
+            "d_lists.parquet", pa.table({"id": [0], "text": pa.array([["bir", "iki"]])})
+        ),
+    }
+    good_e = write_parquet("e_good.parquet", words(4, 10))
+
+    run = run_stage(good_a.parent, on_bad_file="skip")
+
+    assert list(run.report.bad_files) == [str(f) for f in mistyped.values()]
+    for type_name, file in mistyped.items():
+        message = run.report.bad_files[str(file)]
+        assert message.startswith(f"{file}: text column 'text' has type {type_name}, expected ")
+        assert "\n" not in message
+        assert Manifest.load(run.output_dir).output_of(file) is None
+    assert run.report.written == [run.output_dir / "a_good.parquet", run.output_dir / "e_good.parquet"]
+    assert parquet_files(run.output_dir) == ["a_good.parquet", "e_good.parquet"]
+    assert run.output(good_e).column("text").to_pylist() == words(4, 10)
+    assert run.report.metrics["rows"] == 7
 
 
 def test_input_column_named_like_an_annotation_column_is_refused_before_work(

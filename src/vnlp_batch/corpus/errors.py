@@ -17,3 +17,8 @@ class SchemaError(InputError):
 
 class BadFileError(InputError):
     """A file that cannot be read as Parquet (truncated, corrupt, not Parquet at all)."""
+
+
+class MistypedTextColumnError(SchemaError, BadFileError):
+    """A file whose text column is not a string column: a schema error, and a bad file that a run with
+    `data.on_bad_file=skip` skips like a truncated one (the other files may well be fine)."""
