@@ -37,7 +37,20 @@ def models_for(task: str, model: str) -> list[ModelSpec]:
 
 
 def run(cfg: AppConfig) -> int:
-    """Run the configured stages; return the process exit code."""
+    """Run the configured stages; return the process exit code: 0, 1 if a bad input file was skipped,
+    128 + the signal number if SIGTERM (143) or SIGINT (130) stopped the run."""
+    from vnlp_batch.stopping import StopOnSignal, Stopped
+
+    try:
+        with StopOnSignal(immediate=True):  # the stage defers it to its next batch boundary
+            return _run_stages(cfg)
+    except Stopped as stopped:
+        if not stopped.reported:
+            log.warning("%s; rerun to resume (exit code %d)", stopped, stopped.exit_code)
+        return stopped.exit_code
+
+
+def _run_stages(cfg: AppConfig) -> int:
     from vnlp_batch.corpus.discover import discover_inputs
     from vnlp_batch.corpus.sample import read_sample_sentences
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
 
 import pytest
 from rich.console import Console
 
 from vnlp_batch.corpus.progress import RunProgress
+from vnlp_batch.stopping import Stopped
 
 LOGGER = "vnlp_batch.corpus.progress"
 
@@ -83,6 +85,18 @@ def test_stopped_by_an_error_says_so(caplog: pytest.LogCaptureFixture) -> None:
         progress.advance(3, 3)
         raise RuntimeError
     assert caplog.records[-1].getMessage().startswith("stopped: 3/10 rows")
+
+
+def test_a_stop_by_signal_is_left_to_its_handler_to_report(caplog: pytest.LogCaptureFixture) -> None:
+    # The stage says how far it got in rows of finished files; this count includes the dropped file.
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        pytest.raises(Stopped),
+        RunProgress(10, console=plain_console()) as progress,
+    ):
+        progress.advance(3, 3)
+        raise Stopped(signal.SIGTERM)
+    assert not [r for r in caplog.records if r.getMessage().startswith("stopped")]
 
 
 def test_terminal_mode_draws_a_bar_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:

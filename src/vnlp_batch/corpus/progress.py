@@ -132,8 +132,9 @@ class RunProgress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
-        else:
+        elif exc_type is None or issubclass(exc_type, Exception):
             log.info("%s: %s", "stopped" if exc_type else "done", self.status_line())
+        # else a signal or Ctrl-C stopped the run: whoever handles it says how far it got
 
 
 def _duration(seconds: float) -> str:

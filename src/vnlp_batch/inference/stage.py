@@ -3,7 +3,8 @@
 Per file: check the text column, stream chunks through the tf.data loader and the annotator, put each
 chunk's rows back in input order, write them with the input columns through an atomic writer, and
 record the file in the resume manifest. A bad file is reported by name; with `on_bad_file=skip` the
-run goes on and exits non-zero at the end.
+run goes on and exits non-zero at the end. SIGTERM or SIGINT stops the run at the next batch boundary:
+the file being written is dropped (not marked done), finished files stay done.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextlib
 import itertools
 import json
 import logging
+import signal
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotato
 from vnlp_batch.inference.loader import DecoderBatch
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
+from vnlp_batch.stopping import StopOnSignal, Stopped
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class InferenceReport:
     skipped: list[Path] = field(default_factory=list)  # already done (resume)
     bad_files: dict[str, str] = field(default_factory=dict)
     status_counts: dict[str, int] = field(default_factory=dict)
+    rows_done: int = 0  # rows of the input files finished, by this run or an earlier one
     metrics: dict[str, Any] = field(default_factory=dict)
     summary: Any = None  # rich Table of the metrics
 
@@ -79,13 +84,25 @@ def run_inference(
     provenance: dict[str, Any],
     opener: FileOpener | None = None,
 ) -> InferenceReport:
-    """Annotate every input file; `opener` may already be opening the first one (see app._infer)."""
-    with FileOpener(cfg) if opener is None else contextlib.nullcontext(opener) as opener:
-        return _run(cfg, models, plan, provenance, opener)
+    """Annotate every input file; `opener` may already be opening the first one (see app._infer).
+
+    Raises `Stopped` after a SIGTERM or SIGINT (when called from the main thread), once the batch in
+    progress is done and the file being written is dropped.
+    """
+    with (
+        FileOpener(cfg) if opener is None else contextlib.nullcontext(opener) as opener,
+        StopOnSignal() as stop,
+    ):
+        return _run(cfg, models, plan, provenance, opener, stop)
 
 
 def _run(
-    cfg: AppConfig, models: dict[str, LoadedModel], plan: Plan, provenance: dict[str, Any], opener: FileOpener
+    cfg: AppConfig,
+    models: dict[str, LoadedModel],
+    plan: Plan,
+    provenance: dict[str, Any],
+    opener: FileOpener,
+    stop: StopOnSignal,
 ) -> InferenceReport:
     output_dir = output_dir_for(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -109,13 +126,15 @@ def _run(
     for name, model in models.items():
         metrics.set_providers(name, model.providers)
     total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
-    with RunProgress(total) as progress:
+    with _log_stop(report, total), RunProgress(total) as progress:
         for file, (fingerprint, schema) in checked.items():
+            stop.check()
             if file not in following:
                 log.info(
                     "%s: already annotated with this configuration, skipping (resume=false redoes it)", file
                 )
                 report.skipped.append(file)
+                report.rows_done += fingerprint["rows"]
                 progress.advance(fingerprint["rows"], 0)
                 continue
             if following[file] is not None:
@@ -138,12 +157,14 @@ def _run(
                     provenance,
                     metrics,
                     progress,
+                    stop,
                 )
             except BadFileError as exc:
                 _bad_file(cfg, report, file, exc)
                 continue
             manifest.mark_done(file, fingerprint, run_hash, target, fingerprint["rows"], counts)
             report.written.append(target)
+            report.rows_done += fingerprint["rows"]
             for status, count in counts.items():
                 report.status_counts[status] = report.status_counts.get(status, 0) + count
     metrics.stop()
@@ -151,6 +172,23 @@ def _run(
     report.summary = metrics.summary_table()
     metrics.write(Path(cfg.run_dir) / "metrics.json")
     return report
+
+
+@contextlib.contextmanager
+def _log_stop(report: InferenceReport, total_rows: int) -> Iterator[None]:
+    """Say how far a stopped run got: the rows of finished files (the file being written is dropped)."""
+    try:
+        yield
+    except Stopped as stopped:
+        log.warning(
+            "stopped: %s/%s rows, rerun to resume (%s; exit code %d)",
+            f"{report.rows_done:,}",
+            f"{total_rows:,}",
+            signal.Signals(stopped.signum).name,
+            stopped.exit_code,
+        )
+        stopped.reported = True
+        raise
 
 
 def _check_inputs(
@@ -198,7 +236,7 @@ def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> d
 
 
 def _annotate_file(
-    cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress
+    cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress, stop
 ) -> dict[str, int]:
     out_schema = output_schema(schema, plan.tasks, charner=plan.ner == "charner")
     file_metadata = {
@@ -214,6 +252,7 @@ def _annotate_file(
     counts: dict[str, int] = {}
     with AnnotatedFileWriter(target, out_schema, file_metadata) as writer:
         while True:
+            stop.check()  # between batches: leaving drops the temporary, nothing else is half-done
             with metrics.stage("read+tokenize"):
                 batch = next_batch(batches, file)
             if batch is None:
