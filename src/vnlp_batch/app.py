@@ -54,6 +54,11 @@ def _run_stages(cfg: AppConfig) -> int:
     from vnlp_batch.corpus.discover import discover_inputs
     from vnlp_batch.corpus.sample import read_sample_sentences
 
+    if cfg.stage in ("all", "infer"):
+        from vnlp_batch.corpus.writer import check_writable
+        from vnlp_batch.inference.stage import output_dir_for
+
+        check_writable(output_dir_for(cfg))  # a read-only mount is found now, not after the export
     run_dir = Path(cfg.run_dir)
     cache_dir = Path(cfg.cache_dir).expanduser()
     if cfg.stage in ("all", "infer"):

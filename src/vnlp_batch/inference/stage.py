@@ -31,6 +31,7 @@ from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
 from vnlp_batch.corpus.schema import output_schema
 from vnlp_batch.corpus.writer import (
     AnnotatedFileWriter,
+    check_writable,
     inputs_root_for,
     output_path_for,
     remove_stale_temporaries,
@@ -105,7 +106,7 @@ def _run(
     stop: StopOnSignal,
 ) -> InferenceReport:
     output_dir = output_dir_for(cfg)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(output_dir)
     inputs = inputs_for(cfg)
     remove_stale_temporaries(output_dir)
     report = InferenceReport(output_dir)
