@@ -114,3 +114,32 @@ def test_terminal_mode_draws_a_bar_and_logs_nothing(caplog: pytest.LogCaptureFix
     assert "shard-7.parquet" in screen
     assert "250/1000" in screen
     assert "tokens/s" in screen
+
+
+def test_eta_comes_from_rows_annotated_in_this_run_not_from_skipped_files(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        RunProgress(1000, log_every_s=0.0, console=plain_console(), clock=clock) as progress,
+    ):
+        progress.skip(900)  # files a previous run finished: done, but no throughput
+        clock.now += 10
+        progress.advance(10, 100)
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    # 10 rows annotated in 10 s: 1 row/s, 90 rows to go (counting the 910 done would say 1 s).
+    assert lines[-2] == "910/1,000 rows (91.0%), 10 tokens/s, ETA 0:01:30"
+
+
+def test_bar_eta_comes_from_rows_annotated_in_this_run() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    console = Console(file=out, force_terminal=True, color_system=None, width=160)
+    with RunProgress(1000, console=console, clock=clock) as progress:
+        progress.skip(900)
+        clock.now += 10
+        progress.advance(10, 100)
+    screen = out.getvalue()
+    assert "910/1000" in screen
+    assert "ETA 0:01:30" in screen

@@ -136,7 +136,7 @@ def _run(
                 )
                 report.skipped.append(file)
                 report.rows_done += fingerprint["rows"]
-                progress.advance(fingerprint["rows"], 0)
+                progress.skip(fingerprint["rows"])
                 continue
             if following[file] is not None:
                 opener.ahead(following[file])  # read while this one decodes
