@@ -6,9 +6,12 @@ they are built by two worker processes first (`prebuilt`, cache_workers.py).
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
-from collections.abc import Callable
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -22,6 +25,51 @@ from vnlp_batch.config.schema import ExportConfig, RuntimeConfig, WeightsConfig
 from vnlp_batch.models.declarations import MODELS
 
 CPU = RuntimeConfig(providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """`(name, size="64k", read_only=False) -> a fresh tmpfs mounted at tmp_path/name`, unmounted after
+    the test. A real full disk or read-only directory, which chmod cannot give root; the test is skipped
+    where mounting is not allowed (not root, no CAP_SYS_ADMIN)."""
+    mounted: list[Path] = []
+
+    def mount(name: str, size: str = "64k", read_only: bool = False) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        if shutil.which("mount") is None:
+            pytest.skip("no mount command")
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True, text=True
+        )
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        # -l: a file the failed test still holds open must not fail the teardown
+        subprocess.run(["umount", "-l", str(point)], check=True)
+
+
+def fill(directory: Path) -> None:
+    """Write a file in `directory` until its filesystem is full."""
+    with open(directory / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+
+
+@pytest.fixture
+def full_disk(tmpfs: Callable[..., Path]) -> Path:
+    """A directory on a filesystem with no space left (a filled 64 KiB tmpfs)."""
+    directory = tmpfs("full")
+    fill(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

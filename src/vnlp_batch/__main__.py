@@ -23,6 +23,19 @@ def _rewrite_data_path(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
+    from vnlp_batch.stopping import StopOnSignal, Stopped
+
+    # From the start, so that a SIGTERM or Ctrl-C during start-up (imports, Hydra) is a one-line
+    # message and exit code 143 or 130 too, not a silent kill or a KeyboardInterrupt traceback.
+    try:
+        with StopOnSignal(immediate=True):
+            _main()
+    except Stopped as stopped:
+        print(f"vnlp-batch: {stopped} (exit code {stopped.exit_code})", file=sys.stderr)
+        sys.exit(stopped.exit_code)
+
+
+def _main() -> None:
     if not CONF_DIR.is_dir():
         sys.exit(f"vnlp-batch: configuration directory {CONF_DIR} not found; install with `pip install -e .`")
     sys.argv = [sys.argv[0], *_rewrite_data_path(sys.argv[1:])]

@@ -37,10 +37,28 @@ def models_for(task: str, model: str) -> list[ModelSpec]:
 
 
 def run(cfg: AppConfig) -> int:
-    """Run the configured stages; return the process exit code."""
+    """Run the configured stages; return the process exit code: 0, 1 if a bad input file was skipped,
+    128 + the signal number if SIGTERM (143) or SIGINT (130) stopped the run."""
+    from vnlp_batch.stopping import StopOnSignal, Stopped
+
+    try:
+        with StopOnSignal(immediate=True):  # the stage defers it to its next batch boundary
+            return _run_stages(cfg)
+    except Stopped as stopped:
+        if not stopped.reported:
+            log.warning("%s; rerun to resume (exit code %d)", stopped, stopped.exit_code)
+        return stopped.exit_code
+
+
+def _run_stages(cfg: AppConfig) -> int:
     from vnlp_batch.corpus.discover import discover_inputs
     from vnlp_batch.corpus.sample import read_sample_sentences
 
+    if cfg.stage in ("all", "infer"):
+        from vnlp_batch.corpus.writer import check_writable
+        from vnlp_batch.inference.stage import output_dir_for
+
+        check_writable(output_dir_for(cfg))  # a read-only mount is found now, not after the export
     run_dir = Path(cfg.run_dir)
     cache_dir = Path(cfg.cache_dir).expanduser()
     if cfg.stage in ("all", "infer"):
@@ -111,20 +129,25 @@ def _infer(
 
 def _summarize(report, provenance: dict) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(stderr=True)
     console.print(report.summary)
     console.print(f"statuses: {dict(sorted(report.status_counts.items()))}")
+    # File names and error messages are the user's text: a "[" in them is not rich markup.
     for path in report.written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
     for path in report.skipped:
-        console.print(f"skipped (already done with this configuration) {path}")
+        console.print(f"skipped (already done with this configuration) {escape(str(path))}")
     for path, reason in report.bad_files.items():
-        console.print(f"[red]bad file[/red] {path}: {reason}")
+        console.print(f"[red]bad file[/red] {escape(path)}: {escape(reason)}")
     if report.written:
         console.print(_preview(report.written[0]))
     if provenance.get("synthetic"):
         log.warning(SYNTHETIC_WARNING)
+
+
+PREVIEW_COLUMNS = ("tokens", "lemma", "morph", "pos", "ner", "dep_head", "dep_rel")
 
 
 def _preview(path: Path, rows: int = 3):
@@ -132,24 +155,33 @@ def _preview(path: Path, rows: int = 3):
     import pyarrow.parquet as pq
     from rich.table import Table
 
-    data = pq.read_table(path).slice(0, 50).to_pylist()
-    shown = [r for r in data if r.get("vnlp_status", "").startswith("ok")][:rows]
-    columns = [
-        c
-        for c in ("tokens", "lemma", "morph", "pos", "ner", "dep_head", "dep_rel")
-        if shown and c in shown[0]
-    ]
-    table = Table(title=f"first annotated rows of {path.name}", title_justify="left")
-    for c in ("row", *columns):
+    output = pq.ParquetFile(path)
+    # Only annotation columns: an input column may hold what Python cannot decode (invalid UTF-8).
+    names = output.schema_arrow.names
+    token_columns = [c for c in PREVIEW_COLUMNS if c in names]
+    columns = [*token_columns, *(c for c in ("sentiment", "vnlp_status") if c in names)]
+    data = next(output.iter_batches(batch_size=50, columns=columns), None)
+    shown = [r for r in (data.to_pylist() if data else []) if r["vnlp_status"].startswith("ok")][:rows]
+    table = Table(title=_cell(f"first annotated rows of {path.name}"), title_justify="left")
+    for c in ("row", *token_columns):
         table.add_column(c)
     for k, r in enumerate(shown):
         for t in range(len(r["tokens"])):
             table.add_row(
                 str(k) if t == 0 else "",
-                *[str((r[c] or [None] * (t + 1))[t]) if t < len(r[c] or []) else "" for c in columns],
+                *[_cell((r[c] or [None] * (t + 1))[t]) if t < len(r[c] or []) else "" for c in token_columns],
             )
         if "sentiment" in r:
             table.add_row(
                 "", f"sentiment = {r['sentiment']:.4f}" if r["sentiment"] is not None else "sentiment = null"
             )
     return table
+
+
+def _cell(value: object):
+    """`value` as table text shown as is: no rich markup, and control or other invisible characters
+    escaped (`\\x1b`, `\\n`), so that a cell stays on one line and cannot drive the terminal."""
+    from rich.text import Text
+
+    text = str(value)
+    return Text("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text))

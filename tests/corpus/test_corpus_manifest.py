@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from vnlp_batch.corpus.errors import OutputError
 from vnlp_batch.corpus.manifest import MANIFEST_NAME, Manifest, config_hash, input_key
 from vnlp_batch.corpus.reader import file_fingerprint
 
@@ -215,3 +218,26 @@ def test_config_hash_is_canonical() -> None:
     assert config_hash({"weights": Path("/w")}) == config_hash({"weights": "/w"})
     with pytest.raises(TypeError, match="set"):
         config_hash({"models": {"a", "b"}})
+
+
+def test_full_disk_while_writing_the_manifest_names_it(
+    finished: tuple[Path, Path, Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, output, manifest = finished
+
+    def no_space(fd: int) -> None:  # where network filesystems report a full disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OutputError) as info:
+        manifest.mark_done(output.parent / "other.parquet", {"size": 1}, CONFIG, output, 1, {})
+    monkeypatch.undo()
+    assert str(info.value) == f"{output.parent / MANIFEST_NAME}: cannot write: No space left on device"
+    assert info.value.errno == errno.ENOSPC
+
+
+def test_a_really_full_disk_names_the_manifest(full_disk: Path, write_parquet: WriteParquet) -> None:
+    input_file = write_parquet("corpus.parquet")
+    manifest = Manifest.load(full_disk)
+    with pytest.raises(OutputError, match=f"^{re.escape(str(full_disk / MANIFEST_NAME))}: cannot write: "):
+        manifest.mark_done(input_file, file_fingerprint(input_file), CONFIG, full_disk / "x.parquet", 1, {})

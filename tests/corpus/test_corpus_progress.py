@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
 
 import pytest
 from rich.console import Console
 
 from vnlp_batch.corpus.progress import RunProgress
+from vnlp_batch.stopping import Stopped
 
 LOGGER = "vnlp_batch.corpus.progress"
 
@@ -85,6 +87,18 @@ def test_stopped_by_an_error_says_so(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records[-1].getMessage().startswith("stopped: 3/10 rows")
 
 
+def test_a_stop_by_signal_is_left_to_its_handler_to_report(caplog: pytest.LogCaptureFixture) -> None:
+    # The stage says how far it got in rows of finished files; this count includes the dropped file.
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        pytest.raises(Stopped),
+        RunProgress(10, console=plain_console()) as progress,
+    ):
+        progress.advance(3, 3)
+        raise Stopped(signal.SIGTERM)
+    assert not [r for r in caplog.records if r.getMessage().startswith("stopped")]
+
+
 def test_terminal_mode_draws_a_bar_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160)
@@ -100,3 +114,32 @@ def test_terminal_mode_draws_a_bar_and_logs_nothing(caplog: pytest.LogCaptureFix
     assert "shard-7.parquet" in screen
     assert "250/1000" in screen
     assert "tokens/s" in screen
+
+
+def test_eta_comes_from_rows_annotated_in_this_run_not_from_skipped_files(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        RunProgress(1000, log_every_s=0.0, console=plain_console(), clock=clock) as progress,
+    ):
+        progress.skip(900)  # files a previous run finished: done, but no throughput
+        clock.now += 10
+        progress.advance(10, 100)
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    # 10 rows annotated in 10 s: 1 row/s, 90 rows to go (counting the 910 done would say 1 s).
+    assert lines[-2] == "910/1,000 rows (91.0%), 10 tokens/s, ETA 0:01:30"
+
+
+def test_bar_eta_comes_from_rows_annotated_in_this_run() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    console = Console(file=out, force_terminal=True, color_system=None, width=160)
+    with RunProgress(1000, console=console, clock=clock) as progress:
+        progress.skip(900)
+        clock.now += 10
+        progress.advance(10, 100)
+    screen = out.getvalue()
+    assert "910/1000" in screen
+    assert "ETA 0:01:30" in screen

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -16,11 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from vnlp_batch.corpus.errors import InputError
+from vnlp_batch.corpus.errors import InputError, OutputError
 from vnlp_batch.corpus.writer import (
     STALE_TEMPORARY_HOURS,
     TEMPORARY,
     AnnotatedFileWriter,
+    atomic_write_text,
+    check_writable,
     host_tag,
     inputs_root_for,
     output_path_for,
@@ -264,3 +269,123 @@ def test_output_paths_of_same_named_inputs_do_not_collide(tmp_path: Path) -> Non
 def test_output_path_never_overwrites_its_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="would overwrite"):
         output_path_for(tmp_path / "corpus.parquet", None, tmp_path)
+
+
+# --- I/O errors name their file -------------------------------------------------------------------
+
+
+def enospc(*args: object, **kwargs: object) -> None:
+    """What pyarrow raises when the disk fills up under a ParquetWriter."""
+    raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+
+@pytest.mark.parametrize("failing", ["write_table", "close"])
+def test_full_disk_while_writing_names_the_output_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    final = tmp_path / "out" / "shard-3.parquet"
+    monkeypatch.setattr(pq.ParquetWriter, failing, enospc)
+    with pytest.raises(OutputError) as info, AnnotatedFileWriter(final, SCHEMA, METADATA) as writer:
+        for batch in batches(10, 4):
+            writer.write(batch)
+        writer.commit()
+    monkeypatch.undo()
+    message = str(info.value)
+    assert message.startswith(f"{final}: cannot write: ")
+    assert message.endswith("No space left on device") and "\n" not in message
+    assert info.value.errno == errno.ENOSPC
+    assert not final.exists() and not list(final.parent.glob(".*.tmp"))
+
+
+def test_failed_rename_names_the_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    final = tmp_path / "shard.parquet"
+
+    def cross_device(src: object, dst: object) -> None:
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(src), None, str(dst))
+
+    monkeypatch.setattr(os, "replace", cross_device)
+    with (
+        pytest.raises(OutputError, match=f"^{re.escape(str(final))}: cannot write: ") as info,
+        AnnotatedFileWriter(final, SCHEMA, METADATA) as writer,
+    ):
+        writer.write(batches(3, 3)[0])
+        writer.commit()
+    monkeypatch.undo()
+    assert info.value.errno == errno.EXDEV
+    assert not final.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_really_full_disk_names_the_output_file(full_disk: Path) -> None:
+    final = full_disk / "shard.parquet"
+    rows = pa.table({"id": range(200), "text": [os.urandom(600).hex() for _ in range(200)]}, schema=SCHEMA)
+    with (
+        pytest.raises(OutputError, match=f"^{re.escape(str(final))}: cannot write: ") as info,
+        AnnotatedFileWriter(final, SCHEMA, METADATA) as writer,
+    ):
+        for batch in rows.to_batches(max_chunksize=50):
+            writer.write(batch)
+        writer.commit()
+    assert info.value.errno == errno.ENOSPC
+    assert "No space left on device" in str(info.value)
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+def test_atomic_write_text_names_its_file_on_a_full_disk(full_disk: Path) -> None:
+    path = full_disk / "notes.json"
+    with pytest.raises(OutputError, match=f"^{re.escape(str(path))}: cannot write: ") as info:
+        atomic_write_text(path, "x" * 100_000)
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+# --- the output directory is checked before any work ----------------------------------------------
+
+
+def test_check_writable_creates_the_directory_and_leaves_nothing(tmp_path: Path) -> None:
+    directory = tmp_path / "a" / "b"
+    check_writable(directory)
+    assert directory.is_dir() and list(directory.iterdir()) == []
+
+
+def test_check_writable_names_a_directory_that_cannot_be_created(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the output directory's parent should be")
+    directory = tmp_path / "taken" / "out"
+    expected = f"^{re.escape(str(directory))}: output directory is not writable: "
+    with pytest.raises(OutputError, match=expected):
+        check_writable(directory)
+
+
+def test_check_writable_names_a_directory_where_no_file_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def refuse(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if Path(os.fsdecode(path)).parent == tmp_path:  # type: ignore[arg-type]
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))  # type: ignore[arg-type]
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(OutputError, match=f"^{re.escape(str(tmp_path))}: output directory is not writable: "):
+        check_writable(tmp_path)
+
+
+def test_check_writable_refuses_a_read_only_mount_even_as_root(tmpfs: Callable[..., Path]) -> None:
+    directory = tmpfs("ro", read_only=True)
+    with pytest.raises(OutputError, match="Read-only file system") as info:
+        check_writable(directory)
+    assert str(info.value).startswith(f"{directory}: output directory is not writable: ")
+    with pytest.raises(OutputError, match="Read-only file system"):
+        check_writable(directory / "sub")  # a directory still to be made there
+
+
+def test_check_writable_refuses_an_immutable_directory_even_as_root(tmp_path: Path) -> None:
+    directory = tmp_path / "locked"
+    directory.mkdir()
+    if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        with pytest.raises(OutputError, match=f"^{re.escape(str(directory))}: output directory is not"):
+            check_writable(directory)
+    finally:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)

@@ -123,3 +123,35 @@ def test_vnlp_candidate_order_really_depends_on_the_seed(tmp_path, sample_texts)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert runs[0] != runs[1]
     assert np.mean([a == b for a, b in zip(*runs, strict=True)]) < 1.0
+
+
+def test_dp_head_past_the_end_of_its_chunk_is_minus_one(loaded, sample_texts) -> None:
+    """Over 40 tokens, each 40-token chunk is parsed as a sentence of its own; a head past the chunk's
+    end is -1, the others are offset by the chunk start (0 stays root). Up to 40 tokens nothing changes,
+    not even a head past the sentence end."""
+    from vnlp.tokenizer import TreebankWordTokenize
+
+    from vnlp_batch.inference.annotate import DP_CHUNK, Annotator, Plan
+
+    words = [t for text in sample_texts[:80] for t in TreebankWordTokenize(text)]
+    sentences = [words[7 * k : 7 * k + n] for k, n in enumerate(range(41, 130, 8))]
+    chunks = [s[start : start + DP_CHUNK] for s in sentences for start in range(0, len(s), DP_CHUNK)]
+    annotator = Annotator(Plan(dep="spucontext_dp"), {"spucontext_dp": loaded["spucontext_dp"]})
+    # One call: each chunk as a row of its own is the very window the long rows' chunks decode.
+    rows = sentences + chunks
+    result = annotator.annotate([" ".join(r) for r in rows], rows)
+    heads = result.columns["dep_head"]
+    alone = iter(heads[len(sentences) :])
+
+    past_end = 0
+    for row, sentence in enumerate(sentences):
+        expected: list[int] = []
+        for start in range(0, len(sentence), DP_CHUNK):
+            size = min(DP_CHUNK, len(sentence) - start)
+            chunk_heads = next(alone)
+            past_end += sum(a > size for a in chunk_heads)
+            expected += [-1 if a > size else a + start if a > 0 else 0 for a in chunk_heads]
+        assert heads[row] == expected, row
+        assert result.dp_chunked[row]
+    assert past_end > 0  # the rule was exercised, and rows of <= 40 tokens kept such heads as they were
+    assert not any(result.dp_chunked[len(sentences) :])

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries, texts_table, words
+from vnlp.tokenizer import TreebankWordTokenize
 
 from vnlp_batch.corpus.errors import BadFileError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest
@@ -133,16 +134,51 @@ def test_non_string_text_column_names_its_type(run_stage: StageRunner, write_par
     assert "id (int64), text (int64)" in message
 
 
-@pytest.mark.parametrize("on_bad_file", ["fail", "skip"])
+@pytest.mark.parametrize(
+    ("on_bad_file", "columns"),
+    [
+        ("fail", {"id": [1], "text": pa.array([1.5], pa.float64())}),  # mistyped: fatal with fail
+        ("fail", {"id": [1], "body": ["bir"]}),
+        ("skip", {"id": [1], "body": ["bir"]}),  # missing: most often a wrong data.text_column
+    ],
+    ids=["mistyped-fail", "missing-fail", "missing-skip"],
+)
 def test_schema_errors_stop_the_run_before_any_file_is_annotated(
-    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path, on_bad_file: str
+    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path, on_bad_file: str, columns: dict
 ) -> None:
     write_parquet("a_fine.parquet", words(3))
-    bad = write_parquet("b_wrong.parquet", pa.table({"id": [1], "text": pa.array([1.5], pa.float64())}))
+    bad = write_parquet("b_wrong.parquet", pa.table(columns))
     with pytest.raises(SchemaError, match=re.escape(str(bad))):
         run_stage(bad.parent, on_bad_file=on_bad_file)
     out = tmp_path / "out"
     assert parquet_files(out) == []  # a_fine.parquet, first in order, was not annotated either
+
+
+def test_mistyped_text_column_is_skipped_and_named_with_skip(
+    run_stage: StageRunner, write_parquet: WriteParquet
+) -> None:
+    good_a = write_parquet("a_good.parquet", words(3))
+    mistyped = {
+        "int64": write_parquet("b_ints.parquet", pa.table({"id": [0, 1], "text": pa.array([3, 4])})),
+        "null": write_parquet("c_nulls.parquet", pa.table({"id": [0], "text": pa.nulls(1)})),
+        "list<element: string>": write_parquet(
+            "d_lists.parquet", pa.table({"id": [0], "text": pa.array([["bir", "iki"]])})
+        ),
+    }
+    good_e = write_parquet("e_good.parquet", words(4, 10))
+
+    run = run_stage(good_a.parent, on_bad_file="skip")
+
+    assert list(run.report.bad_files) == [str(f) for f in mistyped.values()]
+    for type_name, file in mistyped.items():
+        message = run.report.bad_files[str(file)]
+        assert message.startswith(f"{file}: text column 'text' has type {type_name}, expected ")
+        assert "\n" not in message
+        assert Manifest.load(run.output_dir).output_of(file) is None
+    assert run.report.written == [run.output_dir / "a_good.parquet", run.output_dir / "e_good.parquet"]
+    assert parquet_files(run.output_dir) == ["a_good.parquet", "e_good.parquet"]
+    assert run.output(good_e).column("text").to_pylist() == words(4, 10)
+    assert run.report.metrics["rows"] == 7
 
 
 def test_input_column_named_like_an_annotation_column_is_refused_before_work(
@@ -155,3 +191,54 @@ def test_input_column_named_like_an_annotation_column_is_refused_before_work(
         run_stage(clash.parent)
     assert str(info.value).startswith(f"{clash}: ")
     assert parquet_files(tmp_path / "out") == []
+
+
+# --- one bad value, one mistyped shard ------------------------------------------------------------
+
+
+def invalid_utf8_text(values: list[bytes], type_: pa.DataType) -> pa.Array:
+    """`values` as a `type_` column without UTF-8 validation, as other writers can leave them."""
+    if pa.types.is_dictionary(type_):
+        dictionary = invalid_utf8_text(sorted(set(values)), type_.value_type)
+        indices = pa.array([sorted(set(values)).index(v) for v in values], type_.index_type)
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+    binary = pa.large_binary() if pa.types.is_large_string(type_) else pa.binary()
+    return pa.array(values, binary).view(type_)
+
+
+def raw_bytes(column: pa.ChunkedArray) -> list[bytes | None]:
+    """A string column's values as bytes, without decoding them."""
+    array = column.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array.view(pa.large_binary() if pa.types.is_large_string(array.type) else pa.binary()).to_pylist()
+
+
+@pytest.mark.parametrize(
+    "text_type", [pa.string(), pa.large_string(), pa.dictionary(pa.int32(), pa.string())], ids=str
+)
+def test_invalid_utf8_value_fails_its_row_only(
+    run_stage: StageRunner, write_parquet: WriteParquet, short_texts: list[str], text_type: pa.DataType
+) -> None:
+    good = [t.encode() for t in short_texts[:10]]
+    bad = {3: b"x\xed\xa0\x80", 7: b"\xff\xfe kelime", 8: b"ok \xc3"}  # a surrogate, stray bytes, a cut
+    values = [bad.get(i, good[i]) for i in range(10)]
+    table = pa.table({"id": pa.array(range(10), pa.int64()), "text": invalid_utf8_text(values, text_type)})
+    path = write_parquet("mixed.parquet", table)
+
+    # batch_size=2: the bad rows fall in different chunks and decoder batches.
+    run = run_stage(path, batch_size=2)
+
+    out = run.output(path)
+    assert out.column("id").to_pylist() == list(range(10))
+    assert out.schema.field("text").type == text_type
+    assert raw_bytes(out.column("text")) == values  # the input column, byte for byte
+    statuses = out.column("vnlp_status").to_pylist()
+    assert statuses == ["error:invalid_utf8" if i in bad else "ok" for i in range(10)]
+    tokens, pos = out.column("tokens").to_pylist(), out.column("pos").to_pylist()
+    for i in range(10):
+        if i in bad:
+            assert tokens[i] == [] and pos[i] == []
+        else:
+            assert tokens[i] == TreebankWordTokenize(short_texts[i]) and len(pos[i]) == len(tokens[i])
+    assert run.report.status_counts == {"ok": 7, "error": 3}

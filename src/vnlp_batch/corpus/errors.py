@@ -1,7 +1,8 @@
-"""Errors about the user's input: a path that matches nothing, an unusable column, an unreadable file.
+"""Errors about the user's input — a path that matches nothing, an unusable column, an unreadable file —
+and about the output: a file or directory that cannot be written.
 
-All are `ValueError`s whose message names the path (and the column), so the top level can print them
-as one line, and a run configured to skip bad files can catch `BadFileError` alone.
+Input errors are `ValueError`s whose message names the path (and the column), so the top level can
+print them as one line, and a run configured to skip bad files can catch `BadFileError` alone.
 """
 
 from __future__ import annotations
@@ -17,3 +18,16 @@ class SchemaError(InputError):
 
 class BadFileError(InputError):
     """A file that cannot be read as Parquet (truncated, corrupt, not Parquet at all)."""
+
+
+class MistypedTextColumnError(SchemaError, BadFileError):
+    """A file whose text column is not a string column: a schema error, and a bad file that a run with
+    `data.on_bad_file=skip` skips like a truncated one (the other files may well be fine)."""
+
+
+class OutputError(OSError):
+    """An output file or directory that cannot be written; the message names it, `errno` says why."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno  # type: ignore[misc]

@@ -18,7 +18,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
@@ -34,8 +33,23 @@ class _TokensPerSecond(ProgressColumn):
         return Text(f"{rate:,.0f} tokens/s", style="progress.data.speed")
 
 
+class _Eta(ProgressColumn):
+    """The run's own ETA (`RunProgress.eta_s`): rich's would count skipped files as throughput."""
+
+    def __init__(self, progress: RunProgress) -> None:
+        super().__init__()
+        self._run_progress = progress
+
+    def render(self, task: Task) -> Text:
+        eta = self._run_progress.eta_s()
+        return Text(_duration(eta) if eta is not None else "-:--:--", style="progress.remaining")
+
+
 class RunProgress:
     """Context manager reporting rows done out of `total_rows`, tokens/s and ETA.
+
+    Rows finished by an earlier run (`skip`) count as done but not as throughput: the ETA is the rows
+    left over the rate of rows annotated in this run.
 
     On a terminal (stderr, or the given `console`) it draws a rich progress bar; otherwise it logs one
     line at INFO at most every `log_every_s` seconds, plus one when a file starts and one at the end.
@@ -51,6 +65,7 @@ class RunProgress:
     ) -> None:
         self.total_rows = total_rows if total_rows else None
         self.rows = 0
+        self.annotated_rows = 0
         self.tokens = 0
         self.file: str | None = None
         self.log_every_s = log_every_s
@@ -76,7 +91,7 @@ class RunProgress:
                 TextColumn("rows"),
                 _TokensPerSecond(),
                 TextColumn("ETA"),
-                TimeRemainingColumn(),
+                _Eta(self),
                 TimeElapsedColumn(),
                 console=self._console,
             )
@@ -92,9 +107,16 @@ class RunProgress:
         else:
             log.info("file %s: %s", name, self.status_line(with_file=False))
 
-    def advance(self, rows: int, tokens: int) -> None:
-        """Count `rows` more rows (containing `tokens` tokens) as done."""
+    def skip(self, rows: int) -> None:
+        """Count `rows` more rows as done without annotating them (finished by an earlier run)."""
         self.rows += rows
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, advance=rows)
+
+    def advance(self, rows: int, tokens: int) -> None:
+        """Count `rows` more rows (containing `tokens` tokens) as annotated."""
+        self.rows += rows
+        self.annotated_rows += rows
         self.tokens += tokens
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=rows, tokens=self.tokens)
@@ -104,14 +126,20 @@ class RunProgress:
             self._last_log = now
             log.info("%s", self.status_line())
 
+    def eta_s(self) -> float | None:
+        """Seconds left at this run's annotation rate; None before any row is annotated (or no total)."""
+        elapsed = self._clock() - self._started
+        if not self.total_rows or elapsed <= 0 or self.annotated_rows == 0:
+            return None
+        return (self.total_rows - self.rows) / (self.annotated_rows / elapsed)
+
     def status_line(self, with_file: bool = True) -> str:
         """`rows/total (pct), tokens/s, ETA, file` as one line for logs."""
         elapsed = self._clock() - self._started
-        row_rate = self.rows / elapsed if elapsed > 0 else 0.0
         token_rate = self.tokens / elapsed if elapsed > 0 else 0.0
         parts = [f"{self.rows:,} rows"]
         if self.total_rows:
-            eta = (self.total_rows - self.rows) / row_rate if row_rate > 0 else None
+            eta = self.eta_s()
             parts = [
                 f"{self.rows:,}/{self.total_rows:,} rows ({100 * self.rows / self.total_rows:.1f}%)",
                 f"{token_rate:,.0f} tokens/s",
@@ -132,8 +160,9 @@ class RunProgress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
-        else:
+        elif exc_type is None or issubclass(exc_type, Exception):
             log.info("%s: %s", "stopped" if exc_type else "done", self.status_line())
+        # else a signal or Ctrl-C stopped the run: whoever handles it says how far it got
 
 
 def _duration(seconds: float) -> str:

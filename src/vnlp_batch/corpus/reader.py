@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from vnlp_batch.corpus.errors import BadFileError, SchemaError
+from vnlp_batch.corpus.errors import BadFileError, MistypedTextColumnError, SchemaError
 
 # Batches the scanner decodes ahead of the consumer. Peak memory is about one row group plus this many
 # batches, whatever the file size; more readahead buys nothing when NLP decoding is the bottleneck.
@@ -48,7 +48,8 @@ def describe_columns(schema: pa.Schema) -> str:
 def check_text_column(file: Path, text_column: str, id_column: str | None) -> pa.Schema:
     """`file`'s schema, after checking it has a string `text_column` and, if given, an `id_column`.
 
-    Raises `SchemaError` naming the file, the column, its type and the available columns, or
+    Raises `SchemaError` naming the file, the column, its type and the available columns — for a text
+    column of another type, `MistypedTextColumnError`, which is also a `BadFileError` — or
     `BadFileError` if the footer cannot be read.
     """
     schema = read_file_schema(file)
@@ -57,12 +58,32 @@ def check_text_column(file: Path, text_column: str, id_column: str | None) -> pa
         raise SchemaError(f"{file}: text column {text_column!r} not found; {available}")
     text_type = schema.field(text_column).type
     if not is_string_type(text_type):
-        raise SchemaError(
+        raise MistypedTextColumnError(
             f"{file}: text column {text_column!r} has type {text_type}, expected {STRING_TYPES}; {available}"
         )
     if id_column is not None and id_column not in schema.names:
         raise SchemaError(f"{file}: id column {id_column!r} not found; {available}")
     return schema
+
+
+def decode_texts(column: pa.Array) -> tuple[list[str | None], list[int]]:
+    """A string column's values as Python strings, and the positions of those that are not valid UTF-8
+    (None in the list). Parquet does not validate UTF-8, so one such value must not cost its neighbours.
+    """
+    try:
+        return column.to_pylist(), []
+    except UnicodeDecodeError:
+        pass
+    # Rare: decode value by value to find the bad ones.
+    texts: list[str | None] = []
+    invalid: list[int] = []
+    for position, value in enumerate(column):
+        try:
+            texts.append(value.as_py())
+        except UnicodeDecodeError:
+            texts.append(None)
+            invalid.append(position)
+    return texts, invalid
 
 
 def iter_record_batches(

@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -23,7 +23,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vnlp_batch.corpus.errors import InputError
+from vnlp_batch.corpus.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +68,23 @@ def fsync_path(path: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Replace `path`'s content with `text` all at once: a crash leaves either the old or the new file."""
+    """Replace `path`'s content with `text` all at once: a crash leaves either the old or the new file.
+
+    Raises `OutputError` naming `path` if it cannot be written.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(path)
-    try:
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_path(path.parent)
+    with _naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_path(path)
+        try:
+            with tmp.open("w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_path(path.parent)
 
 
 class AnnotatedFileWriter:
@@ -113,8 +117,14 @@ class AnnotatedFileWriter:
         self._committed = False
 
     def __enter__(self) -> AnnotatedFileWriter:
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(self.tmp_path, self.schema, compression=COMPRESSION)
+        try:
+            with _naming(self.final_path):
+                self.final_path.parent.mkdir(parents=True, exist_ok=True)
+                self._writer = pq.ParquetWriter(self.tmp_path, self.schema, compression=COMPRESSION)
+        except OutputError:
+            with contextlib.suppress(OSError):  # __exit__ does not run when __enter__ raises
+                self.tmp_path.unlink(missing_ok=True)
+            raise
         return self
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -141,12 +151,13 @@ class AnnotatedFileWriter:
         if self._writer is None or self._committed:
             raise RuntimeError(f"{self.final_path}: commit() outside the writer's `with` block or twice")
         self._flush()
-        self._writer.close()
-        self._writer = None
-        # fsync before the rename: otherwise a power loss can leave the final name on an empty file.
-        fsync_path(self.tmp_path)
-        os.replace(self.tmp_path, self.final_path)
-        fsync_path(self.final_path.parent)
+        with _naming(self.final_path):
+            self._writer.close()
+            self._writer = None
+            # fsync before the rename: otherwise a power loss can leave the final name on an empty file.
+            fsync_path(self.tmp_path)
+            os.replace(self.tmp_path, self.final_path)
+            fsync_path(self.final_path.parent)
         self._committed = True
         return self.final_path
 
@@ -172,7 +183,8 @@ class AnnotatedFileWriter:
             return
         assert self._writer is not None
         table = pa.Table.from_batches(self._buffer, schema=self.schema)
-        self._writer.write_table(table, row_group_size=max(self._buffered_rows, 1))
+        with _naming(self.final_path):
+            self._writer.write_table(table, row_group_size=max(self._buffered_rows, 1))
         self.rows_written += self._buffered_rows
         self._buffer, self._buffered_rows, self._buffered_bytes = [], 0, 0
 
@@ -251,6 +263,26 @@ def inputs_root_for(inputs: Sequence[Path]) -> Path | None:
     return Path(os.path.commonpath([os.path.abspath(Path(f).parent) for f in inputs]))
 
 
+def check_writable(directory: Path) -> None:
+    """Make `directory` if needed and check that a file can be created and written in it; raises
+    `OutputError` naming it otherwise. Leaves nothing behind. Meant to run before any long work, so a
+    read-only or missing mount is found in a second rather than after the export and model loading.
+    """
+    directory = Path(directory)
+    # Under the temporaries' naming, so that a run killed mid-check leaves a file the next run removes.
+    probe = temporary_path(directory / "write-check")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"\0")  # creating a file needs no free block; writing one does
+        finally:
+            os.close(fd)
+            probe.unlink()
+    except OSError as e:
+        raise OutputError(f"{directory}: output directory is not writable: {_os_reason(e)}", e.errno) from e
+
+
 def _pid_alive(pid: int) -> bool:
     """True if `pid` is a running (not zombie) process on this host."""
     try:
@@ -259,6 +291,25 @@ def _pid_alive(pid: int) -> bool:
         return True
     except (psutil.NoSuchProcess, ValueError):
         return False
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Re-raise an OSError as an `OutputError` naming `path`: neither pyarrow ("Error writing bytes to
+    file") nor `write()` ("No space left on device") says which file it was writing."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write: {_os_reason(e)}", e.errno) from e
+
+
+def _os_reason(error: OSError) -> str:
+    """Why `error` happened, on one line: the system's words for its errno when it has one."""
+    if error.errno:
+        return os.strerror(error.errno)
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _encode(metadata: dict[str, str]) -> dict[bytes, bytes]:

@@ -254,8 +254,20 @@ class Annotator:
         for row, start, labels in zip(owners, starts, decoded.labels, strict=True):
             if heads[row] is None:
                 heads[row], rels[row] = [], []
-            # A chunk's arc k points at its k-th token; 0 (root) stays 0.
-            heads[row] += [int(a) + start if a > 0 else 0 for a in labels[:, 0]]
+            heads[row] += _chunk_heads(labels[:, 0], start, chunked=result.dp_chunked[row])
             rels[row] += [relations[k] for k in labels[:, 1]]
         result.columns["dep_head"] = heads
         result.columns["dep_rel"] = rels
+
+
+def _chunk_heads(arcs: np.ndarray, start: int, chunked: bool) -> list[int]:
+    """A chunk's arcs as heads in its sentence: arc k points at the chunk's k-th token, 0 (root) stays 0.
+
+    An arc past the chunk's end points at padding, not at a token; offset, it would land on a token of
+    the next chunk, which the parser never saw, so it becomes -1. A sentence of at most 40 tokens keeps
+    VNLP's argmax as it is, even past the sentence end.
+    """
+    if not chunked:
+        return [int(a) for a in arcs]
+    size = len(arcs)
+    return [-1 if a > size else int(a) + start if a > 0 else 0 for a in arcs]

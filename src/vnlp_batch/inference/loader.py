@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from vnlp_batch.corpus.reader import iter_record_batches
+from vnlp_batch.corpus.reader import decode_texts, iter_record_batches
 from vnlp_batch.featurize.treebank import treebank_word_tokenize
 from vnlp_batch.vnlp_env import tensorflow
 
 CHUNK_BATCHES = 8  # decoder batches per chunk: the window inside which rows are grouped by length
 # Decoder batches in the first chunks: the first batch waits for one batch of rows, not CHUNK_BATCHES.
 RAMP_BATCHES = (1, 2, 4)
+STATUS_INVALID_UTF8 = "error:invalid_utf8"
 
 
 @dataclass
@@ -139,13 +140,15 @@ def _batches(
 ) -> Iterator[tuple]:
     for index, record_batch in enumerate(_chunks(file, batch_size)):
         store.put(Chunk(index, record_batch, record_batch.num_rows))
-        texts = record_batch.column(text_column).to_pylist()
+        texts, invalid = decode_texts(record_batch.column(text_column))
         tokens, status = [], []
         for text in texts:
             toks, error = _tokenize(text)
             state = error or _row_status(text, toks, max_tokens)
             tokens.append(toks if state is None else [])
             status.append(state or "")
+        for position in invalid:  # None in `texts`, so already without tokens
+            status[position] = STATUS_INVALID_UTF8
         for positions in length_sorted_batches([len(t) for t in tokens], batch_size):
             yield (
                 np.int64(index),

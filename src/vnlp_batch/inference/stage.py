@@ -3,7 +3,8 @@
 Per file: check the text column, stream chunks through the tf.data loader and the annotator, put each
 chunk's rows back in input order, write them with the input columns through an atomic writer, and
 record the file in the resume manifest. A bad file is reported by name; with `on_bad_file=skip` the
-run goes on and exits non-zero at the end.
+run goes on and exits non-zero at the end. SIGTERM or SIGINT stops the run at the next batch boundary:
+the file being written is dropped (not marked done), finished files stay done.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextlib
 import itertools
 import json
 import logging
+import signal
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
 from vnlp_batch.corpus.schema import OUTPUT_SCHEMA_VERSION, output_schema
 from vnlp_batch.corpus.writer import (
     AnnotatedFileWriter,
+    check_writable,
     inputs_root_for,
     output_path_for,
     remove_stale_temporaries,
@@ -36,6 +40,7 @@ from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotato
 from vnlp_batch.inference.loader import DecoderBatch
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
+from vnlp_batch.stopping import StopOnSignal, Stopped
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class InferenceReport:
     skipped: list[Path] = field(default_factory=list)  # already done (resume)
     bad_files: dict[str, str] = field(default_factory=dict)
     status_counts: dict[str, int] = field(default_factory=dict)
+    rows_done: int = 0  # rows of the input files finished, by this run or an earlier one
     metrics: dict[str, Any] = field(default_factory=dict)
     summary: Any = None  # rich Table of the metrics
 
@@ -79,16 +85,28 @@ def run_inference(
     provenance: dict[str, Any],
     opener: FileOpener | None = None,
 ) -> InferenceReport:
-    """Annotate every input file; `opener` may already be opening the first one (see app._infer)."""
-    with FileOpener(cfg) if opener is None else contextlib.nullcontext(opener) as opener:
-        return _run(cfg, models, plan, provenance, opener)
+    """Annotate every input file; `opener` may already be opening the first one (see app._infer).
+
+    Raises `Stopped` after a SIGTERM or SIGINT (when called from the main thread), once the batch in
+    progress is done and the file being written is dropped.
+    """
+    with (
+        FileOpener(cfg) if opener is None else contextlib.nullcontext(opener) as opener,
+        StopOnSignal() as stop,
+    ):
+        return _run(cfg, models, plan, provenance, opener, stop)
 
 
 def _run(
-    cfg: AppConfig, models: dict[str, LoadedModel], plan: Plan, provenance: dict[str, Any], opener: FileOpener
+    cfg: AppConfig,
+    models: dict[str, LoadedModel],
+    plan: Plan,
+    provenance: dict[str, Any],
+    opener: FileOpener,
+    stop: StopOnSignal,
 ) -> InferenceReport:
     output_dir = output_dir_for(cfg)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(output_dir)
     inputs = inputs_for(cfg)
     remove_stale_temporaries(output_dir, max_age_hours=cfg.data.stale_temporary_hours)
     report = InferenceReport(output_dir)
@@ -113,14 +131,16 @@ def _run(
     for name, model in models.items():
         metrics.set_providers(name, model.providers)
     total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
-    with RunProgress(total) as progress:
+    with _log_stop(report, total), RunProgress(total) as progress:
         for file, (fingerprint, schema) in checked.items():
+            stop.check()
             if file not in following:
                 log.info(
                     "%s: already annotated with this configuration, skipping (resume=false redoes it)", file
                 )
                 report.skipped.append(file)
-                progress.advance(fingerprint["rows"], 0)
+                report.rows_done += fingerprint["rows"]
+                progress.skip(fingerprint["rows"])
                 continue
             if following[file] is not None:
                 opener.ahead(following[file])  # read while this one decodes
@@ -142,12 +162,14 @@ def _run(
                     provenance,
                     metrics,
                     progress,
+                    stop,
                 )
             except BadFileError as exc:
                 _bad_file(cfg, report, file, exc)
                 continue
             manifest.mark_done(file, fingerprint, run_hash, target, fingerprint["rows"], counts)
             report.written.append(target)
+            report.rows_done += fingerprint["rows"]
             for status, count in counts.items():
                 report.status_counts[status] = report.status_counts.get(status, 0) + count
     metrics.stop()
@@ -155,6 +177,23 @@ def _run(
     report.summary = metrics.summary_table()
     metrics.write(Path(cfg.run_dir) / "metrics.json")
     return report
+
+
+@contextlib.contextmanager
+def _log_stop(report: InferenceReport, total_rows: int) -> Iterator[None]:
+    """Say how far a stopped run got: the rows of finished files (the file being written is dropped)."""
+    try:
+        yield
+    except Stopped as stopped:
+        log.warning(
+            "stopped: %s/%s rows, rerun to resume (%s; exit code %d)",
+            f"{report.rows_done:,}",
+            f"{total_rows:,}",
+            signal.Signals(stopped.signum).name,
+            stopped.exit_code,
+        )
+        stopped.reported = True
+        raise
 
 
 def _check_inputs(
@@ -202,7 +241,7 @@ def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> d
 
 
 def _annotate_file(
-    cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress
+    cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress, stop
 ) -> dict[str, int]:
     out_schema = output_schema(schema, plan.tasks, charner=plan.ner == "charner")
     file_metadata = {
@@ -218,6 +257,7 @@ def _annotate_file(
     counts: dict[str, int] = {}
     with AnnotatedFileWriter(target, out_schema, file_metadata) as writer:
         while True:
+            stop.check()  # between batches: leaving drops the temporary, nothing else is half-done
             with metrics.stage("read+tokenize"):
                 batch = next_batch(batches, file)
             if batch is None:
