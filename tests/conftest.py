@@ -6,19 +6,17 @@ they are built by two worker processes first (`prebuilt`, cache_workers.py).
 
 from __future__ import annotations
 
-import copy
 import errno
 import multiprocessing
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -178,64 +176,24 @@ def corpus(sample_texts):
     return sample_texts, [TreebankWordTokenize(t) for t in sample_texts]
 
 
-PLANS = {
-    "default": dict(
-        morph="stemmer",
-        pos="spucontext_pos",
-        ner="spucontext_ner",
-        dep="spucontext_dp",
-        sentiment="sentiment",
-    ),
-    "alternatives": dict(pos="treestack_pos", ner="charner", dep="treestack_dp"),
-}
-
-
-class _StemmerOnce:
-    """The stemmer's fast decoder, remembering its probabilities per batch of sentences."""
-
-    def __init__(self, fast: Any) -> None:
-        self.fast = fast
-        self.done: dict[tuple[tuple[str, ...], ...], np.ndarray] = {}
-
-    def probs(
-        self, sentences: Sequence[Sequence[str]], candidates: Sequence[Sequence[Sequence[str]]]
-    ) -> np.ndarray:
-        key = tuple(tuple(s) for s in sentences)  # the candidates are a function of the tokens
-        if key not in self.done:
-            self.done[key] = self.fast.probs(sentences, candidates)
-        return self.done[key].copy()
-
-
 @pytest.fixture(scope="session")
 def ours(loaded, corpus):
-    """vnlp-batch's annotations and probabilities for the whole corpus, in batches of 64 sentences:
-    {plan: (columns, probs, errors)} and {plan + "_chunked": dp_chunked flags}."""
-    from vnlp_batch.inference.annotate import Annotator, Plan
+    """vnlp-batch's annotations and probabilities for the whole corpus (fast decoders, batches of 64):
+    {plan: (columns, probs, errors)} and {plan + "_chunked": dp_chunked flags}, see annotated.py."""
+    from annotated import annotate_corpus
 
-    texts, tokens = corpus
-    # Both plans run the stemmer on the same batches: decode each batch once.
-    stemmer = copy.copy(loaded["stemmer"])
-    stemmer._fast = _StemmerOnce(loaded["stemmer"].fast())
-    models = {**loaded, "stemmer": stemmer}
-    out = {}
-    for key, fields in PLANS.items():
-        plan = Plan(**fields)
-        names = {"stemmer", *(getattr(plan, t) for t in plan.tasks)}
-        if plan.dep == "treestack_dp":
-            names |= {"treestack_pos"}
-        annotator = Annotator(plan, {n: models[n] for n in names}, keep_probs=True)
-        columns: dict[str, list] = {}
-        probs: dict[str, list] = {}
-        errors: list = []
-        chunked: list = []
-        for start in range(0, len(texts), 64):
-            result = annotator.annotate(texts[start : start + 64], tokens[start : start + 64])
-            chunked.extend(result.dp_chunked)
-            for k, v in result.columns.items():
-                columns.setdefault(k, []).extend(v)
-            for k, v in result.probs.items():
-                probs.setdefault(k, []).extend(v)
-            errors.extend(result.errors)
-        out[key] = (columns, probs, errors)
-        out[key + "_chunked"] = chunked
-    return out
+    return annotate_corpus(loaded, *corpus)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Every tie-aware comparison of the session (tests/agreement.py): steps compared and near-ties
+    accepted, per model and comparison, each tie with the reference's margin."""
+    from agreement import LEDGER
+
+    lines = LEDGER.lines()
+    if lines:
+        terminalreporter.section(
+            "tie-aware comparisons: ties accepted per model (bound: reference margin < 1e-5)"
+        )
+        for line in lines:
+            terminalreporter.write_line(line)

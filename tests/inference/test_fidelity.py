@@ -1,18 +1,24 @@
-"""Fidelity: vnlp-batch labels the whole sample corpus exactly as VNLP 0.2.4's own algorithm does.
+"""Fidelity over the whole sample corpus: vnlp-batch gives VNLP 0.2.4's labels, step by step.
 
-The reference side is VNLP's code: its classes' `predict` (stemmer, CharNER, sentiment) with the model
-call routed to the exported monolithic graph (VNLP's whole Keras model), and for the autoregressive
-models VNLP's own input functions (`process_single_word_input` …) in VNLP's greedy loop, batched
-across sentences (`models/vnlp_reference.py`), calling the same monolithic graph. The compared side
-is the pipeline's default `runtime.decoder=fast`, so the test pins fast == monolithic == VNLP's
-algorithm on the whole corpus (the stemmer's reference calls its fast graphs, see below).
-The exported graphs were verified against VNLP's Keras models at export;
-`test_reference_rows_match_keras` closes the loop by re-running a sample of the reference's own input
-rows through Keras. Compared: every label, and every token's full output probability vector (≤ 1e-4).
+The reference is VNLP's code: its classes' `predict` (stemmer, CharNER, sentiment) with the model call
+routed to an exported graph, and for the autoregressive models VNLP's own input functions
+(`process_single_word_input` …) in VNLP's greedy loop, batched across sentences
+(`models/vnlp_reference.py`), calling the exported monolithic graph — VNLP's whole Keras model,
+verified against it at export; `test_reference_rows_match_keras` re-runs a sample of the reference's
+own rows through Keras. This file is the breadth check; tests/inference/test_fidelity_vnlp.py runs
+VNLP's own `predict` on VNLP's own Keras models over a fixed subset.
 
-Deliberate deviations (README, "Deviations from VNLP 0.2.4") are applied to the reference as VNLP
-with the same change: deterministic stemmer candidate order, TreeStackDP reading tokens; DP on
-sentences over 40 tokens (VNLP raises) is compared chunk by chunk.
+Compared, tie-aware and strict (tests/agreement.py): every step's full probability vector (≤ 1e-4) and
+decision of
+- the fast decoders and the monolithic decoder (`runtime.decoder=fast|monolithic`) teacher-forced with
+  the reference's labels, so each step sees the reference's history, against the reference and
+  against each other: fast == monolithic on the whole corpus, for every autoregressive model;
+- the pipeline's own free-running output (`ours`, tests/conftest.py, fast decoders): the reference's
+  labels up to a sentence's first tie.
+
+Deliberate deviations (README, "Deviations from VNLP 0.2.4") are applied to the reference as VNLP with
+the same change: deterministic stemmer candidate order, TreeStackDP reading tokens; DP on sentences
+over 40 tokens (VNLP raises) is compared chunk by chunk.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from agreement import check_free_running, check_steps
 from vnlp_batch.config.schema import RuntimeConfig
 from vnlp_batch.featurize.candidates import deterministic_generator
+from vnlp_batch.inference import autoregressive
 from vnlp_batch.inference.annotate import DP_CHUNK
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.models import vnlp_reference as ref
@@ -34,6 +42,7 @@ from vnlp_batch.vnlp_env import tensorflow, vnlp_module
 
 TOLERANCE = 1e-4
 KEPT_ROWS = 8  # input batches kept per model for the Keras cross-check (all of them would be GBs)
+AUTOREGRESSIVE = [name for name, spec in MODELS.items() if spec.decoding == "autoregressive"]
 
 
 class _Recorder(list):
@@ -66,7 +75,8 @@ class _Wrapped:
 
 @pytest.fixture(scope="session")
 def reference(exports, corpus, cpu_runtime):
-    """Per model: VNLP's labels and probabilities for every sentence it can handle, plus sample rows.
+    """Per model: VNLP's labels and probabilities for every sentence it can handle, the sentences the
+    autoregressive models read (with upstream inputs), and sample rows.
 
     Models that do not read each other's output are decoded two at a time, each calling one-thread
     sessions of the exported graphs: onnxruntime releases the GIL, and two one-thread sessions side by
@@ -98,7 +108,10 @@ def _monolithic(runtime: RuntimeConfig) -> RuntimeConfig:
     return dataclasses.replace(runtime, decoder="monolithic")
 
 
-def _autoregressive(name: str, sentences: list[ref.Sentence], model_call: ref.Predict) -> dict:
+def _autoregressive(
+    name: str, sentences: list[ref.Sentence], model_call: ref.Predict, owners: list[tuple[int, int]]
+) -> dict:
+    """VNLP's greedy loop over `sentences`; `owners[i]` = (corpus row, first token) of sentence i."""
     spec = MODELS[name]
     recorded = _Recorder()
 
@@ -108,7 +121,7 @@ def _autoregressive(name: str, sentences: list[ref.Sentence], model_call: ref.Pr
         return p
 
     decoded = ref.decode_autoregressive(spec, predict, sentences)
-    return {"decoded": decoded, "rows": recorded}
+    return {"decoded": decoded, "rows": recorded, "sentences": sentences, "owners": owners}
 
 
 def _stemmer_chain(models: dict[str, LoadedModel], texts: list[str], tokens: list[list[str]]) -> dict:
@@ -124,7 +137,7 @@ def _stemmer_chain(models: dict[str, LoadedModel], texts: list[str], tokens: lis
     rows, calls = _Recorder(), []
     # The monolithic stemmer runs ~75 tokens/s (80 context words × 15 characters re-encoded per
     # token): over the whole corpus that is minutes, so here VNLP's rows go through the fast graphs
-    # composed (verified against Keras at export); fast == monolithic is test_decoders.py's slice.
+    # composed (verified against Keras at export). test_fidelity_vnlp.py runs VNLP's own Keras stemmer.
     stemmer.model = _Wrapped(models["stemmer"].fast().probs_from_rows, rows, calls)
     analyses, probs = [], []
     for text in texts:
@@ -135,7 +148,8 @@ def _stemmer_chain(models: dict[str, LoadedModel], texts: list[str], tokens: lis
 
     plus = [[a.replace("^", "+") for a in sentence] for sentence in analyses]
     tagged = [ref.Sentence(list(t), analyses=a) for t, a in zip(tokens, plus, strict=True)]
-    out["treestack_pos"] = _autoregressive("treestack_pos", tagged, models["treestack_pos"])
+    owners = [(row, 0) for row in range(len(tokens))]
+    out["treestack_pos"] = _autoregressive("treestack_pos", tagged, models["treestack_pos"], owners)
     vocabulary = models["treestack_pos"].metadata.labels("pos")
     pos = [[vocabulary[g[0]] for g in d.labels] for d in out["treestack_pos"]["decoded"]]
     parse, owners = [], []
@@ -146,15 +160,16 @@ def _stemmer_chain(models: dict[str, LoadedModel], texts: list[str], tokens: lis
             stop = start + DP_CHUNK
             parse.append(ref.Sentence(list(t[start:stop]), analyses=a[start:stop], pos=p[start:stop]))
             owners.append((row, start))
-    out["treestack_dp"] = _autoregressive("treestack_dp", parse, models["treestack_dp"])
-    out["treestack_dp"]["owners"] = owners
+    out["treestack_dp"] = _autoregressive("treestack_dp", parse, models["treestack_dp"], owners)
     return out
 
 
 def _spucontext_tagger(
     name: str, models: dict[str, LoadedModel], texts: list[str], tokens: list[list[str]]
 ) -> dict:
-    return {name: _autoregressive(name, [ref.Sentence(list(t)) for t in tokens], models[name])}
+    sentences = [ref.Sentence(list(t)) for t in tokens]
+    owners = [(row, 0) for row in range(len(tokens))]
+    return {name: _autoregressive(name, sentences, models[name], owners)}
 
 
 def _spucontext_dp(models: dict[str, LoadedModel], texts: list[str], tokens: list[list[str]]) -> dict:
@@ -165,8 +180,7 @@ def _spucontext_dp(models: dict[str, LoadedModel], texts: list[str], tokens: lis
         for start in range(0, len(t), DP_CHUNK):
             chunks.append(ref.Sentence(list(t[start : start + DP_CHUNK])))
             owners.append((row, start))
-    out = _autoregressive("spucontext_dp", chunks, models["spucontext_dp"])
-    return {"spucontext_dp": {**out, "owners": owners}}
+    return {"spucontext_dp": _autoregressive("spucontext_dp", chunks, models["spucontext_dp"], owners)}
 
 
 def _charner(models: dict[str, LoadedModel], texts: list[str], tokens: list[list[str]]) -> dict:
@@ -178,7 +192,12 @@ def _charner(models: dict[str, LoadedModel], texts: list[str], tokens: list[list
     charner.tokenizer_label = ref._keras_tokenizer(module.TOKENIZER_LABEL_LOC)
     rows, calls = _Recorder(), []
     charner.model = _Wrapped(models["charner"], rows, calls)
-    return {"charner": {"labels": [charner.predict(text) for text in texts], "rows": rows, "probs": calls}}
+    labels, probs = [], []
+    for text in texts:  # VNLP splits a text over 256 characters into leaves, one call each
+        start = len(calls)
+        labels.append(charner.predict(text))
+        probs.append(np.concatenate(calls[start:]))
+    return {"charner": {"labels": labels, "rows": rows, "probs": probs}}
 
 
 def _sentiment(models: dict[str, LoadedModel], texts: list[str], tokens: list[list[str]]) -> dict:
@@ -191,15 +210,115 @@ def _sentiment(models: dict[str, LoadedModel], texts: list[str], tokens: list[li
     return {"sentiment": {"probs": [float(sentiment.predict_proba(text)) for text in texts], "rows": rows}}
 
 
-def _max_diff(a, b) -> float:
-    return float(np.abs(np.asarray(a) - np.asarray(b)).max()) if np.size(a) else 0.0
+@pytest.fixture(scope="session")
+def forced(reference, exports, cpu_runtime):
+    """{(model, decoder): Decoded} — our decoders over the reference's sentences of every
+    autoregressive model, teacher-forced with the reference's labels (two lanes, as the product runs)."""
+    out = {}
+    for name in AUTOREGRESSIVE:
+        spec = MODELS[name]
+        sentences = reference[name]["sentences"]
+        labels = [
+            np.array(d.labels, np.int64).reshape(-1, len(spec.output_groups))
+            for d in reference[name]["decoded"]
+        ]
+        analyses = [s.analyses for s in sentences] if sentences and sentences[0].analyses else None
+        pos = [s.pos for s in sentences] if sentences and sentences[0].pos else None
+        for decoder in ("fast", "monolithic"):
+            model = LoadedModel.load(
+                exports.models[name].graphs, dataclasses.replace(cpu_runtime, decoder=decoder)
+            )
+            assert model.decoder == decoder
+            out[name, decoder] = autoregressive.decode(
+                spec,
+                model,
+                [s.tokens for s in sentences],
+                analyses=analyses,
+                pos_labels=pos,
+                keep_probs=True,
+                fast=model.fast(),
+                forced=labels,
+            )
+    return out
 
 
-def test_stemmer(ours, reference) -> None:
-    columns, probs, _ = ours["default"]
-    assert columns["morph"] == reference["stemmer"]["labels"]
-    for mine, theirs in zip(probs["stemmer"], reference["stemmer"]["probs"], strict=True):
-        assert _max_diff(mine, theirs) <= TOLERANCE
+def _candidate_slots(tokens: list[str]) -> np.ndarray:
+    """(tokens, 10): the stemmer slots that hold a candidate (VNLP masks the others out)."""
+    from vnlp_batch.featurize.candidates import sentence_candidates
+
+    levels = np.array([min(len(c), 10) for c in sentence_candidates(tokens)])
+    return np.arange(10) < levels[:, None] if len(tokens) else np.zeros((0, 10), bool)
+
+
+@pytest.fixture(scope="session")
+def stemmer_ties(reference, ours, corpus) -> dict[int, list[int]]:
+    """Corpus row → the tokens where our stemmer and VNLP's chose differently at a near-tie."""
+    spec, (_, tokens) = MODELS["stemmer"], corpus
+    mine = ours["default"][1]["stemmer"]
+    out = {}
+    for row, sentence in enumerate(tokens):
+        ties = check_steps(
+            spec,
+            reference["stemmer"]["probs"][row],
+            mine[row],
+            comparison="ours vs reference",
+            where=f"sentence {row}",
+            valid=_candidate_slots(sentence),
+        )
+        if ties:
+            out[row] = ties
+    return out
+
+
+def test_stemmer(ours, reference, stemmer_ties) -> None:
+    """Every token's candidate probabilities within 1e-4, and VNLP's analysis but at a near-tie."""
+    analyses = ours["default"][0]["morph"]
+    for row, expected in enumerate(reference["stemmer"]["labels"]):
+        ties = stemmer_ties.get(row, [])
+        assert [a for k, a in enumerate(analyses[row]) if k not in ties] == [
+            a for k, a in enumerate(expected) if k not in ties
+        ], row
+
+
+def _where(reference, name: str, i: int) -> str:
+    row, start = reference[name]["owners"][i]
+    return f"sentence {row}" + (f" (chunk from token {start})" if start else "")
+
+
+@pytest.mark.parametrize("decoder", ["fast", "monolithic"])
+@pytest.mark.parametrize("name", AUTOREGRESSIVE)
+def test_teacher_forced_steps_match_the_reference(name, decoder, reference, forced) -> None:
+    """Every step of our decoder, on the reference's history, gives VNLP's algorithm's output."""
+    spec, mine = MODELS[name], forced[name, decoder]
+    for i, decoded in enumerate(reference[name]["decoded"]):
+        check_steps(
+            spec,
+            decoded.probs,
+            mine.probs[i],
+            comparison=f"{decoder} vs reference",
+            where=_where(reference, name, i),
+        )
+
+
+@pytest.mark.parametrize("name", AUTOREGRESSIVE)
+def test_fast_equals_monolithic_on_the_whole_corpus(name, reference, forced) -> None:
+    spec, fast, mono = MODELS[name], forced[name, "fast"], forced[name, "monolithic"]
+    for i in range(len(reference[name]["sentences"])):
+        check_steps(
+            spec,
+            mono.probs[i],
+            fast.probs[i],
+            comparison="fast vs monolithic",
+            where=_where(reference, name, i),
+        )
+
+
+def _fast_ties(name: str, reference, forced, i: int) -> list[int]:
+    """Steps where the fast decoder and the reference chose differently at a near-tie (already
+    counted by test_teacher_forced_steps_match_the_reference)."""
+    spec = MODELS[name]
+    theirs, mine = reference[name]["decoded"][i].probs, forced[name, "fast"].probs[i]
+    return check_steps(spec, theirs, mine, comparison="", where=_where(reference, name, i), record=False)
 
 
 @pytest.mark.parametrize(
@@ -210,38 +329,57 @@ def test_stemmer(ours, reference) -> None:
         ("treestack_pos", "alternatives", "pos"),
     ],
 )
-def test_taggers(name, plan, column, ours, reference, loaded) -> None:
-    columns, probs, _ = ours[plan]
+def test_free_running_taggers(name, plan, column, ours, reference, forced, loaded, stemmer_ties) -> None:
+    """The pipeline's own output (free-running, fast) is the reference's up to a sentence's first tie."""
     vocabulary = loaded[name].metadata.labels(MODELS[name].output_groups[0].name)
-    decoded = reference[name]["decoded"]
-    assert columns[column] == [[vocabulary[g[0]] for g in d.labels] for d in decoded]
-    worst = max(_max_diff(mine, d.probs) for mine, d in zip(probs[name], decoded, strict=True))
-    assert worst <= TOLERANCE
+    labels = ours[plan][0][column]
+    for i, decoded in enumerate(reference[name]["decoded"]):
+        if MODELS[name].needs and i in stemmer_ties:
+            continue  # its input analyses differ at a stemmer tie; the teacher-forced test covers it
+        expected = [vocabulary[g[0]] for g in decoded.labels]
+        check_free_running(
+            labels[i], expected, _fast_ties(name, reference, forced, i), what=f"{name} sentence {i}"
+        )
+
+
+def _head(arc: int, start: int, length: int, chunked: bool) -> int:
+    """The row-level head of an arc of a chunk of `length` tokens (README, "Deviations"): 0 stays root,
+    k > 0 is the chunk's k-th token, and in a chunked row an arc past the chunk's end is -1."""
+    if chunked and arc > length:
+        return -1
+    return arc + start if arc > 0 else 0
 
 
 @pytest.mark.parametrize(("name", "plan"), [("spucontext_dp", "default"), ("treestack_dp", "alternatives")])
-def test_parsers(name, plan, ours, reference, loaded, corpus) -> None:
-    columns, probs, errors = ours[plan]
+def test_free_running_parsers(name, plan, ours, reference, forced, loaded, corpus, stemmer_ties) -> None:
+    columns, _, errors = ours[plan]
     chunked = ours[plan + "_chunked"]
     relations = loaded[name].metadata.labels("rel")
-    expected_heads: dict[int, list[int]] = {}
-    expected_rels: dict[int, list[str]] = {}
-    expected_probs: dict[int, list[np.ndarray]] = {}
-    for (row, start), d in zip(reference[name]["owners"], reference[name]["decoded"], strict=True):
-        expected_heads.setdefault(row, []).extend(
-            -1 if a > len(d.labels) and len(corpus[1][row]) > DP_CHUNK else int(a) + start if a > 0 else 0
-            for a, _ in d.labels
+    parsed = set()
+    for i, decoded in enumerate(reference[name]["decoded"]):
+        row, start = reference[name]["owners"][i]
+        parsed.add(row)
+        if MODELS[name].needs and row in stemmer_ties:
+            continue  # its inputs differ at a stemmer tie; the teacher-forced test covers it
+        n = len(decoded.labels)
+        long_row = len(corpus[1][row]) > DP_CHUNK
+        expected = [(_head(a, start, n, long_row), relations[r]) for a, r in decoded.labels]
+        mine = list(
+            zip(
+                columns["dep_head"][row][start : start + n],
+                columns["dep_rel"][row][start : start + n],
+                strict=True,
+            )
         )
-        expected_rels.setdefault(row, []).extend(relations[r] for _, r in d.labels)
-        expected_probs.setdefault(row, []).append(d.probs)
+        check_free_running(
+            mine,
+            expected,
+            _fast_ties(name, reference, forced, i),
+            what=f"{name} {_where(reference, name, i)}",
+        )
     _, tokens = corpus
-    for row in range(len(tokens)):
-        if row not in expected_heads:
-            assert errors[row] and "treestack_dp" in errors[row]
-            continue
-        assert columns["dep_head"][row] == expected_heads[row], row
-        assert columns["dep_rel"][row] == expected_rels[row], row
-        assert _max_diff(probs[name][row], np.concatenate(expected_probs[row])) <= TOLERANCE
+    for row in set(range(len(tokens))) - parsed:
+        assert errors[row] and name in errors[row]  # VNLP's TreeStackDP cannot parse it either
     long_rows = [row for row, t in enumerate(tokens) if len(t) > DP_CHUNK]
     assert long_rows  # the chunked path was exercised …
     assert all(chunked[row] for row in long_rows)  # … and such rows are marked
@@ -249,21 +387,25 @@ def test_parsers(name, plan, ours, reference, loaded, corpus) -> None:
 
 
 def test_charner(ours, reference) -> None:
+    spec = MODELS["charner"]
     columns, probs, _ = ours["alternatives"]
-    expected = reference["charner"]["labels"]
-    assert columns["ner_tokens"] == [[t for t, _ in r] for r in expected]
-    assert columns["ner"] == [[e for _, e in r] for r in expected]
-    theirs = np.concatenate(reference["charner"]["probs"])
-    assert _max_diff(np.stack(probs["charner"]), theirs) <= TOLERANCE
+    for row, (expected, theirs) in enumerate(
+        zip(reference["charner"]["labels"], reference["charner"]["probs"], strict=True)
+    ):
+        ties = check_steps(
+            spec, theirs, probs["charner"][row], comparison="ours vs reference", where=f"text {row}"
+        )
+        assert columns["ner_tokens"][row] == [t for t, _ in expected]
+        if not ties:  # a tied character can change its token's entity
+            assert columns["ner"][row] == [e for _, e in expected], row
+    assert any(len(p) > 1 for p in probs["charner"])  # texts over 256 characters were split
 
 
 def test_sentiment(ours, reference) -> None:
-    columns, _, _ = ours["default"]
-    assert _max_diff(columns["sentiment"], reference["sentiment"]["probs"]) <= TOLERANCE
-    # VNLP's class decision is p > 0.5: it must agree wherever p is not within the tolerance of 0.5.
-    for mine, theirs in zip(columns["sentiment"], reference["sentiment"]["probs"], strict=True):
-        if abs(theirs - 0.5) > TOLERANCE:
-            assert (mine > 0.5) == (theirs > 0.5)
+    spec = MODELS["sentiment"]
+    mine = np.array(ours["default"][0]["sentiment"], np.float32)[:, None]
+    theirs = np.array(reference["sentiment"]["probs"], np.float32)[:, None]
+    check_steps(spec, theirs, mine, comparison="ours vs reference", where="the sample's texts")
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -280,4 +422,4 @@ def test_reference_rows_match_keras(name, reference, synthetic_weights, keras_mo
         keras = model.predict_on_batch(
             [x.astype(i.dtype.as_numpy_dtype) for x, i in zip(inputs, model.inputs, strict=True)]
         )
-        assert _max_diff(keras, probs) <= TOLERANCE
+        assert float(np.abs(keras - probs).max()) <= TOLERANCE

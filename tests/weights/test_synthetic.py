@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from vnlp_batch.models.declarations import MODELS
-from vnlp_batch.weights.synthetic import GroupStats, ensure_synthetic_weights, group_stats
+from vnlp_batch.weights import calibration
+from vnlp_batch.weights.calibration import GroupStats, group_stats
+from vnlp_batch.weights.synthetic import draw_model_weights, draws_sha256, ensure_synthetic_weights
 from vnlp_batch.weights.vnlp_format import read_weights_file, sha256_file
 
 HELD_OUT = 200  # calibration reads the corpus from its start; diversity is measured on the rest
@@ -26,13 +28,59 @@ def test_directory_is_laid_out_like_vnlps(synthetic_weights) -> None:
     assert synthetic_weights.synthetic and synthetic_weights.provenance["seed"] == 0
 
 
+# The synthetic seed-0 files, byte for byte: the same on every machine (weights/synthetic.py), so every
+# machine's tests see the same numbers. A change to the drawing or the calibration changes these on
+# purpose: bump GENERATOR_VERSION, run `python -m vnlp_batch.weights.calibration`, and update them.
+PINNED_SHA256 = {
+    "DP_SPUContext_prod.weights": "45a7b96b956546bc20b5eb53f5dc2929187da6ec038c0c54e99ce413a7d8a14a",
+    "DP_TreeStack_prod.weights": "a551a8f88a495b604a451bcdd9af1d091da5afa5a2dc8c27a569c8c53e2724cf",
+    "NER_CharNER_prod.weights": "a9bec4cf697873807b3ba8999a0687cf756273d3495d9fe17f98726b338dadaf",
+    "NER_SPUContext_prod.weights": "bafb1963731dd89e7b137be67bc0efd5190d71ebaa6fa91df5252fcba53e90b5",
+    "PoS_SPUContext_prod.weights": "b8f55c0a7ab903f6e61e4cafde0156e3a343a4292088a3c0461f9558ca212861",
+    "PoS_TreeStack_prod.weights": "869eca19dd81332e0cc4d9312ad6d3a13371f30dbcc7ae3a952d942ae32b6eed",
+    "SPUTokenized_word_embedding_16k.matrix": (
+        "ecb771749bbdbac4fb47b6365e4f1724ae5a00dfc3b74383a2dc47c4b61c3abf"
+    ),
+    "Sentiment_SPUCBiGRU_prod.weights": "0a48872545ee7baf14335d653eae74f4cfd822a6d6f41038aa903403e9da567e",
+    "Stemmer_Shen_prod.weights": "737685fe6e5526c55ff60d85cd7ee82fcf0575ba936b4a65111ba8a5c25fbf9c",
+    "TBWTokenized_word_embedding.matrix": "0a9c591d3036e14e5dab6d778daf8794884740b2c2c319c94c534b4c50a18b8a",
+}
+
+
+def test_files_are_bit_identical_to_the_pinned_ones(synthetic_weights) -> None:
+    files = {f: sha256_file(synthetic_weights.directory / f) for f in PINNED_SHA256}
+    assert files == PINNED_SHA256
+    assert set(PINNED_SHA256) == {
+        f
+        for spec in MODELS.values()
+        for f in (spec.weights_file, *([spec.embedding.file] if spec.embedding else []))
+    }
+
+
+def test_weights_files_are_pickled_as_numpy_1_wrote_vnlps(synthetic_weights) -> None:
+    data = (synthetic_weights.directory / MODELS["spucontext_pos"].weights_file).read_bytes()
+    assert b"cnumpy.core.multiarray\n_reconstruct\n" in data
+    assert b"numpy._core" not in data
+
+
 def test_same_seed_gives_identical_files(tmp_path, synthetic_weights, sample_texts) -> None:
     spec = MODELS["spucontext_pos"]
     again = ensure_synthetic_weights(tmp_path, 0, [spec], sample_texts)
     for name in (spec.weights_file, spec.embedding.file):
         assert sha256_file(again / name) == sha256_file(synthetic_weights.directory / name)
-    other = ensure_synthetic_weights(tmp_path, 1, [spec], sample_texts)
-    assert sha256_file(other / spec.weights_file) != sha256_file(again / spec.weights_file)
+    assert draws_sha256(draw_model_weights(1, spec)) != draws_sha256(draw_model_weights(0, spec))
+
+
+def test_the_stored_calibration_is_what_calibration_computes(sample_texts) -> None:
+    """The table beside weights/calibration.py is the float64 calibration's result, recomputed here bit
+    for bit (for CharNER, the quickest): on this machine's BLAS and TensorFlow kernels too."""
+    spec = MODELS["charner"]
+    arrays = draw_model_weights(0, spec)
+    table = calibration.stored(0, spec.name, draws_sha256(arrays))
+    assert table is not None, (
+        "no stored calibration for these draws: run python -m vnlp_batch.weights.calibration"
+    )
+    assert calibration.calibrate(spec, arrays, sample_texts) == table
 
 
 LABEL_COLUMNS = {  # model -> (plan, column) in the shared `ours` output (tests/conftest.py)

@@ -41,6 +41,13 @@ def _sample_arrays() -> list[np.ndarray]:
     return [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
 
 
+def _numpy1_dumps(arrays: list[np.ndarray]) -> bytes:
+    """`pickle.dumps(arrays, protocol=3)` as numpy 1 writes it (test_writes_the_bytes_numpy_1_writes)."""
+    return pickle.dumps(arrays, protocol=3).replace(
+        b"cnumpy._core.multiarray\n_reconstruct\n", b"cnumpy.core.multiarray\n_reconstruct\n"
+    )
+
+
 def _assert_same_arrays(actual: list[np.ndarray], expected: list[np.ndarray]) -> None:
     assert len(actual) == len(expected)
     for got, want in zip(actual, expected, strict=True):
@@ -72,27 +79,52 @@ _PAYLOADS: dict[str, Callable[[Path], object]] = {
 # --- writing and reading the exact format -----------------------------------------------------------
 
 
+# What numpy 1.26.4 (numpy 1 wrote VNLP's files) writes for `pickle.dumps(NUMPY1_ARRAYS, protocol=3)`,
+# made with `pip install numpy==1.26.4` in a separate venv: VNLP's exact format, byte for byte.
+NUMPY1_PICKLE = bytes.fromhex(
+    "80035d710028636e756d70792e636f72652e6d756c746961727261790a5f7265636f6e7374727563740a7101636e756d"
+    "70790a6e6461727261790a71024b008571034301627104877105527106284b014b024b03867107636e756d70790a6474"
+    "7970650a7108580200000066347109898887710a52710b284b0358010000003c710c4e4e4e4affffffff4affffffff4b"
+    "0074710d62894318000000000000803f0000004000004040000080400000a040710e74710f62680168024b0085711068"
+    "04877111527112284b014b034b04867113680b894330000000000000803f0000004000004040000080400000a0400000"
+    "c0400000e04000000041000010410000204100003041711474711562680168024b008571166804877117527118284b01"
+    "4b00857119680b894300711a74711b62680168024b0085711c680487711d52711e284b014b0185711f680b8943040000"
+    "c03f712074712162652e"
+)
+
+
+def _numpy1_arrays() -> list[np.ndarray]:
+    return [
+        np.arange(6, dtype=np.float32).reshape(2, 3),
+        np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)),  # written C-contiguous
+        np.zeros(0, np.float32),
+        np.full(1, 1.5, np.float32),
+    ]
+
+
+def test_writes_the_bytes_numpy_1_writes(tmp_path: Path) -> None:
+    arrays = _numpy1_arrays()
+    path = tmp_path / "NER_SPUContext_prod.weights"
+
+    write_weights_file(path, arrays)
+
+    assert path.read_bytes() == NUMPY1_PICKLE  # whichever numpy writes it
+    _assert_same_arrays(read_weights_file(path), [np.ascontiguousarray(a) for a in arrays])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left behind
+    (loaded,) = read_weights_file(path)[1:2]
+    assert loaded.flags.c_contiguous
+    np.testing.assert_array_equal(loaded, arrays[1])
+
+
 def test_round_trip_is_vnlp_exact_format(tmp_path: Path) -> None:
     arrays = _sample_arrays()
     path = tmp_path / "NER_SPUContext_prod.weights"
 
     write_weights_file(path, arrays)
 
-    assert path.read_bytes() == pickle.dumps(arrays, protocol=3)
+    assert path.read_bytes() == _numpy1_dumps(arrays)
+    _assert_same_arrays(pickle.loads(path.read_bytes()), arrays)  # VNLP's plain pickle.load reads it
     _assert_same_arrays(read_weights_file(path), arrays)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left behind
-
-
-def test_write_makes_non_contiguous_arrays_c_contiguous(tmp_path: Path) -> None:
-    fortran = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
-    path = tmp_path / "x.weights"
-
-    write_weights_file(path, [fortran])
-
-    assert path.read_bytes() == pickle.dumps([np.ascontiguousarray(fortran)], protocol=3)
-    (loaded,) = read_weights_file(path)
-    assert loaded.flags.c_contiguous
-    np.testing.assert_array_equal(loaded, fortran)
 
 
 def test_write_refuses_non_float32(tmp_path: Path) -> None:
@@ -110,11 +142,13 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
     write_weights_file(path, [np.ones(3, np.float32)])
     before = path.read_bytes()
 
-    def broken_dump(obj: object, file: io.BufferedWriter, protocol: int) -> None:
-        file.write(b"\x80\x03half a pickle")
+    real_fsync = os.fsync
+
+    def broken_fsync(fd: int) -> None:  # the bytes are in the temporary when the disk fills
+        real_fsync(fd)
         raise OSError("disk full")
 
-    monkeypatch.setattr(vnlp_format.pickle, "dump", broken_dump)
+    monkeypatch.setattr(vnlp_format.os, "fsync", broken_fsync)
     with pytest.raises(WeightsFileError, match="disk full") as info:
         write_weights_file(path, [np.zeros(5, np.float32)])
 
@@ -183,7 +217,7 @@ def test_round_trip_property(arrays: list[np.ndarray]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.weights"
         write_weights_file(path, arrays)
-        assert path.read_bytes() == pickle.dumps(arrays, protocol=3)
+        assert path.read_bytes() == _numpy1_dumps(arrays)
         loaded = read_weights_file(path)
     assert [a.shape for a in loaded] == [a.shape for a in arrays]
     for got, want in zip(loaded, arrays, strict=True):

@@ -150,8 +150,11 @@ class Annotator:
         if leaves:
             char_probs = model([np.concatenate([charner_features.charner_inputs(leaf) for leaf in leaves])])
             chars = char_probs.argmax(axis=-1)
-            if self.keep_probs:
-                result.probs["charner"] = list(char_probs)
+            if self.keep_probs:  # per row: its leaves' (leaves, 256, classes) character probabilities
+                kept: list[list[np.ndarray]] = [[] for _ in texts]
+                for row, p in zip(owners, char_probs, strict=True):
+                    kept[row].append(p)
+                result.probs["charner"] = [np.stack(k) if k else None for k in kept]
             for leaf, row, char_labels in zip(leaves, owners, chars, strict=True):
                 ner[row] += [labels[k] for k in charner_features.decode_entities(leaf, char_labels)]
         result.columns["ner"] = ner

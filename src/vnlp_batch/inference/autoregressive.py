@@ -124,10 +124,14 @@ def decode(
     pos_labels: Sequence[Sequence[str]] | None = None,
     keep_probs: bool = False,
     fast=None,
+    forced: Sequence[np.ndarray] | None = None,
 ) -> Decoded:
     """Greedy decoding of `sentences` (token lists, each at most 40 tokens for DP models).
 
     With `fast` (a fast decoder of inference/fast.py), `predict` is ignored: its step graph runs.
+    `forced`, per sentence (n, groups) labels, is fed back as the history instead of the decoder's
+    own choices (teacher forcing): the fidelity tests compare every step of two decoders that saw the
+    same history. `Decoded.labels` are always the decoder's own choices.
     """
     lengths = np.array([len(s) for s in sentences], np.int64)
     if not len(sentences):
@@ -141,6 +145,9 @@ def decode(
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     flat_labels = np.zeros((int(lengths.sum()), len(spec.output_groups)), np.int64)
     flat_probs = np.zeros((int(lengths.sum()), spec.output_width), np.float32) if keep_probs else None
+    fed = np.concatenate(forced).astype(np.int64) if forced is not None else flat_labels
+    if fed.shape != flat_labels.shape:
+        raise ValueError(f"forced labels of shape {fed.shape}, the sentences need {flat_labels.shape}")
     order = np.argsort(-lengths, kind="stable")  # active sentences are always a prefix of this order
     for t in range(int(lengths.max(initial=0))):
         idx = order[: int((lengths > t).sum())]
@@ -149,9 +156,8 @@ def decode(
             out = steps(idx, t, window)
         else:
             out = predict(rows.assemble(rows.static(idx, t), window))
-        chosen = _choose(spec, out)
-        history.write(idx, t, _history_columns(spec, chosen))
-        flat_labels[starts[idx] + t] = chosen
+        flat_labels[starts[idx] + t] = _choose(spec, out)
+        history.write(idx, t, _history_columns(spec, fed[starts[idx] + t]))
         if flat_probs is not None:
             flat_probs[starts[idx] + t] = out
     cuts = starts[1:]

@@ -38,6 +38,9 @@ WEIGHTS_PICKLE_PROTOCOL = 3
 """The pickle protocol of VNLP's ``*.weights`` files."""
 
 _HASH_CHUNK = 1 << 20
+# The GLOBAL opcode (protocols 0-3) naming numpy's array rebuilder, as numpy 2 and numpy 1 write it.
+_NUMPY2_RECONSTRUCT = b"cnumpy._core.multiarray\n_reconstruct\n"
+_NUMPY1_RECONSTRUCT = b"cnumpy.core.multiarray\n_reconstruct\n"
 _NPY_MAGIC_PREFIX = b"\x93NUMPY"
 # Short enough that an error message quoting untrusted content stays one readable line.
 _REPR = reprlib.Repr()
@@ -150,7 +153,8 @@ def write_weights_file(path: Path, arrays: Sequence[np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` in VNLP's ``*.weights`` format, atomically.
 
     The file is ``pickle.dumps(list_of_arrays, protocol=3)`` of little-endian, C-contiguous float32
-    arrays, as VNLP writes them. Arrays that are not float32 are refused rather than silently cast.
+    arrays, byte for byte as numpy 1 (which wrote VNLP's files) pickles them. Arrays that are not
+    float32 are refused rather than silently cast.
     """
     path = Path(path)
     prepared: list[np.ndarray] = []
@@ -164,8 +168,13 @@ def write_weights_file(path: Path, arrays: Sequence[np.ndarray]) -> None:
         # np.asarray returns the array itself when it already fits, so the pickle is byte-for-byte what
         # pickling the caller's list would give.
         prepared.append(np.asarray(array, dtype="<f4", order="C"))
+    data = pickle.dumps(prepared, protocol=WEIGHTS_PICKLE_PROTOCOL)
+    # numpy 2 names its array rebuilder numpy._core.multiarray._reconstruct where numpy 1, which wrote
+    # VNLP's files, wrote numpy.core.multiarray._reconstruct. Every numpy loads both; writing numpy 1's
+    # spelling keeps the bytes VNLP's whatever numpy writes them (synthetic files are pinned by sha256).
+    data = data.replace(_NUMPY2_RECONSTRUCT, _NUMPY1_RECONSTRUCT)
     try:
-        _atomic_write(path, lambda f: pickle.dump(prepared, f, protocol=WEIGHTS_PICKLE_PROTOCOL))
+        _atomic_write(path, lambda f: f.write(data))
     except OSError as exc:
         raise WeightsFileError(f"{path}: cannot write weights file: {exc}") from exc
 
