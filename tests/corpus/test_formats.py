@@ -249,13 +249,20 @@ def test_jsonl_columns_come_from_the_first_mebibyte(
     assert len(warnings) == 1 and "line 4: field 'late'" in warnings[0]
 
 
-def test_jsonl_without_the_text_field_in_the_sample_still_has_the_column(tmp_path: Path) -> None:
-    path = write(tmp_path, "docs.jsonl", '{"body": "x"}\n')
-    assert formats.read_schema(path, text_column="text").names == ["body", "text"]
-    assert formats.read_schema(path, text_column="body").names == ["body"]
-    assert rows(path, text_column="body") == [{"body": "x", ERR: None}]
+def test_jsonl_without_the_text_field_is_refused_up_front(tmp_path: Path) -> None:
+    path = write(tmp_path, "docs.jsonl", '{"body": "x", "n": 1}\n')
+    assert formats.check_readable(path) is None  # readable JSON Lines: the column is checked apart
+    with pytest.raises(SchemaError) as info:
+        formats.check_text_column(path, "text", None)
+    assert str(info.value) == (
+        f"{path}: text column 'text' not found; available columns: body (string), n (int64) "
+        "(the keys found in the file's first 1 MiB)"
+    )
+    assert formats.check_text_column(path, "body", None).names == ["body", "n"]
+    assert rows(path, text_column="body") == [{"body": "x", "n": 1, ERR: None}]
     empty = write(tmp_path, "empty.jsonl", "")
     assert formats.check_readable(empty) is None
+    assert formats.check_text_column(empty, "text", None).names == ["text"]
     assert rows(empty) == []
 
 

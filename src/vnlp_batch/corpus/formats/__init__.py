@@ -43,7 +43,7 @@ import pyarrow as pa
 from vnlp_batch.corpus import reader as parquet
 from vnlp_batch.corpus.errors import BadFileError, InputError, SchemaError
 from vnlp_batch.corpus.formats.delimited import delimited_schema, iter_delimited
-from vnlp_batch.corpus.formats.jsonl import iter_jsonl, jsonl_schema
+from vnlp_batch.corpus.formats.jsonl import SCHEMA_SAMPLE_BYTES, iter_jsonl, jsonl_schema
 from vnlp_batch.corpus.formats.names import (
     FORMAT_TITLES,
     FORMATS,
@@ -96,7 +96,10 @@ def check_readable(path: Path, format: str | None = None) -> None:
         if found.name == "parquet":
             parquet.read_file_schema(path)  # the footer only: a first row group may be large
             return
-        batch = next(iter_record_batches(path, 1, format=found.name), None)
+        if found.name == "jsonl":  # any fields: the text column is checked by check_text_column
+            batch = next(iter_jsonl(path, found.compression, 1, None, None), None)
+        else:
+            batch = next(iter_record_batches(path, 1, format=found.name), None)
     except InputError as e:
         raise type(e)(f"{e} (vnlp-batch reads {formats_read()})") from e
     if batch is None:
@@ -115,8 +118,11 @@ def check_text_column(
     (`SchemaError` naming the file, the column and the available columns otherwise)."""
     if detect_format(path, format).name == "parquet":
         return parquet.check_text_column(path, text_column, id_column)
-    schema = read_schema(path, format, text_column=text_column)
+    found = detect_format(path, format)
+    schema = read_schema(path, found.name, text_column=text_column)
     available = f"available columns: {parquet.describe_columns(schema)}"
+    if found.name == "jsonl":
+        available += f" (the keys found in the file's first {SCHEMA_SAMPLE_BYTES >> 20} MiB)"
     if text_column not in schema.names:
         raise SchemaError(f"{path}: text column {text_column!r} not found; {available}")
     if id_column is not None and id_column not in schema.names:

@@ -61,8 +61,11 @@ def _infer_type(values: list[object]) -> pa.DataType:
     return pa.string() if pa.types.is_null(inferred) else inferred
 
 
-def jsonl_schema(path: Path, compression: str | None, text_column: str) -> pa.Schema:
-    """The columns of a JSON Lines file, from its first SCHEMA_SAMPLE_BYTES (module docstring)."""
+def jsonl_schema(path: Path, compression: str | None, text_column: str | None) -> pa.Schema:
+    """The columns of a JSON Lines file, from its first SCHEMA_SAMPLE_BYTES (module docstring).
+
+    `text_column=None` types every column by its values (to check a file before the text column is
+    known)."""
     values: dict[str, list[object]] = {}
     seen = 0
     for line in iter_lines(path, compression):
@@ -82,7 +85,7 @@ def jsonl_schema(path: Path, compression: str | None, text_column: str) -> pa.Sc
         pa.field(key, pa.string() if key == text_column else _infer_type(column))
         for key, column in values.items()
     ]
-    if text_column not in values:
+    if text_column is not None and not values:
         fields.append(pa.field(text_column, pa.string()))
     return pa.schema(fields)
 
@@ -92,9 +95,10 @@ def iter_jsonl(
     compression: str | None,
     batch_rows: int,
     columns: Sequence[str] | None,
-    text_column: str,
+    text_column: str | None,
 ) -> Iterator[pa.RecordBatch]:
-    """The file's rows in order as record batches (module docstring for errors and columns)."""
+    """The file's rows in order as record batches (module docstring for errors and columns); with
+    `text_column=None` no field is required."""
     schema = jsonl_schema(path, compression, text_column)
     builder = RecordBatchBuilder(schema, selected_columns(path, schema, columns), batch_rows)
     names = schema.names
@@ -113,7 +117,9 @@ def iter_jsonl(
         except ValueError as e:
             ready = builder.add(line.number, None, str(e), size)
         else:
-            error = None if text_column in row else f"line {line.number}: no field {text_column!r}"
+            error = None
+            if text_column is not None and text_column not in row:
+                error = f"line {line.number}: no field {text_column!r}"
             if not known.issuperset(row):
                 for key in row:
                     if key not in known:
