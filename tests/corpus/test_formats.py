@@ -435,3 +435,11 @@ def test_fingerprints_see_a_rewrite_with_the_same_size_and_mtime(tmp_path: Path)
     assert (after["size"], after["mtime_ns"]) == (before["size"], before["mtime_ns"])
     assert after["sample_sha256"] != before["sample_sha256"]
     assert formats.file_fingerprint(SAMPLE_PARQUET)["rows"] == len(read_sample_sentences())
+
+
+def test_csv_line_over_the_limit_stops_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A record may span lines, so an unreadable line cannot be skipped alone: the file stops there.
+    monkeypatch.setattr(streams, "MAX_LINE_BYTES", 32)
+    path = write(tmp_path, "c.csv", "id,text\n1,kısa\n2," + "u" * 100 + "\n3,son\n")
+    with pytest.raises(BadFileError, match=r"c\.csv: line 3: longer than 32 bytes"):
+        rows(path)
