@@ -6,13 +6,26 @@ import pyarrow as pa
 import pytest
 
 from vnlp_batch.corpus.errors import SchemaError
-from vnlp_batch.corpus.schema import ANNOTATION_FIELDS, annotation_fields, output_schema
+from vnlp_batch.corpus.schema import (
+    ANNOTATION_FIELDS,
+    CHARNER_COLUMNS,
+    CHARNER_SPAN_COLUMNS,
+    INPUT_ERROR_COLUMN,
+    SENTIMENT_SPAN_COLUMNS,
+    SPAN_COLUMNS,
+    annotation_fields,
+    output_schema,
+)
 from vnlp_batch.models.declarations import TASK_DEFAULTS
 
 INPUT = pa.schema(
     [pa.field("doc_id", pa.int64(), nullable=False), ("text", pa.large_string())],
     metadata={b"source": b"news"},
 )
+
+
+# Columns a run without `spans` and without CharNER never has.
+OPTIONAL = {*SPAN_COLUMNS, *CHARNER_COLUMNS, *CHARNER_SPAN_COLUMNS, *SENTIMENT_SPAN_COLUMNS}
 
 
 def names(fields: list[pa.Field]) -> list[str]:
@@ -32,7 +45,16 @@ def test_annotation_columns_have_the_spec_types() -> None:
         "dep_rel": strings,
         "sentiment": pa.float32(),
         "vnlp_status": pa.string(),
+        # SPEC §6b: per-token sentence index and character span, CharNER token spans, per-sentence
+        # sentiment.
+        "sentence": pa.list_(pa.int32()),
+        "token_start": pa.list_(pa.int32()),
+        "token_end": pa.list_(pa.int32()),
+        "ner_token_start": pa.list_(pa.int32()),
+        "ner_token_end": pa.list_(pa.int32()),
+        "sentence_sentiment": pa.list_(pa.float32()),
     }
+    assert INPUT_ERROR_COLUMN not in ANNOTATION_FIELDS.names
 
 
 @pytest.mark.parametrize(
@@ -45,7 +67,7 @@ def test_annotation_columns_have_the_spec_types() -> None:
         # Canonical order, whatever order the tasks come in; duplicates are harmless.
         (["dep", "morph", "dep"], ["tokens", "morph", "lemma", "dep_head", "dep_rel", "vnlp_status"]),
         ([], ["tokens", "vnlp_status"]),
-        (["all"], [n for n in ANNOTATION_FIELDS.names if n != "ner_tokens"]),
+        (["all"], [n for n in ANNOTATION_FIELDS.names if n not in OPTIONAL]),
     ],
 )
 def test_annotation_fields_per_task(tasks: list[str], expected: list[str]) -> None:
@@ -54,7 +76,7 @@ def test_annotation_fields_per_task(tasks: list[str], expected: list[str]) -> No
 
 def test_every_configurable_task_has_columns() -> None:
     everything = names(annotation_fields(TASK_DEFAULTS))
-    assert everything == [n for n in ANNOTATION_FIELDS.names if n != "ner_tokens"]
+    assert everything == [n for n in ANNOTATION_FIELDS.names if n not in OPTIONAL]
     assert names(annotation_fields(["ner"], charner=True)) == ["tokens", "ner", "ner_tokens", "vnlp_status"]
 
 
@@ -88,3 +110,30 @@ def test_annotation_names_this_run_does_not_produce_are_not_clashes() -> None:
     assert output_schema(earlier_output, ["ner"]).names[:3] == ["doc_id", "text", "sentiment"]
     with pytest.raises(SchemaError, match="'sentiment'"):
         output_schema(earlier_output, ["sentiment"])
+
+
+def test_span_columns_come_with_spans() -> None:
+    assert names(annotation_fields(["pos"], spans=True)) == [
+        "tokens",
+        "sentence",
+        "token_start",
+        "token_end",
+        "pos",
+        "vnlp_status",
+    ]
+    assert names(annotation_fields(["ner", "sentiment"], charner=True, spans=True)) == [
+        "tokens",
+        "sentence",
+        "token_start",
+        "token_end",
+        "ner",
+        "ner_tokens",
+        "ner_token_start",
+        "ner_token_end",
+        "sentiment",
+        "sentence_sentiment",
+        "vnlp_status",
+    ]
+    assert names(annotation_fields(["all"], charner=True, spans=True)) == list(ANNOTATION_FIELDS.names)
+    schema = output_schema(INPUT, ["dep"], spans=True)
+    assert schema.names == ["doc_id", "text", "tokens", *SPAN_COLUMNS, "dep_head", "dep_rel", "vnlp_status"]

@@ -1,4 +1,11 @@
-"""The annotation columns added to every output file (SPEC §6), and the output schema of a run."""
+"""The annotation columns added to every output file (SPEC §6, §6b), and the output schema of a run.
+
+The span columns (`SPAN_COLUMNS`: a sentence index and a character span per token, CharNER's token
+spans, sentiment per sentence) are added when `spans=True`; the stage will always ask for them once
+documents and offsets are wired in (a follow-up). `INPUT_ERROR_COLUMN` is not an output column: the
+readers of `corpus.formats` end every record batch with it, and the stage turns a non-null reason into
+the row's `vnlp_status` (`error:input: <reason>`) and drops the column.
+"""
 
 from __future__ import annotations
 
@@ -16,20 +23,33 @@ OUTPUT_SCHEMA_VERSION = 1
 ANNOTATION_FIELDS: pa.Schema = pa.schema(
     [
         pa.field("tokens", pa.list_(pa.string())),
+        pa.field("sentence", pa.list_(pa.int32())),  # per token: its sentence's 0-based index in the row
+        pa.field("token_start", pa.list_(pa.int32())),  # per token: span in the row's text (Python
+        pa.field("token_end", pa.list_(pa.int32())),  # string indices, end exclusive)
         pa.field("morph", pa.list_(pa.string())),
         pa.field("lemma", pa.list_(pa.string())),
         pa.field("pos", pa.list_(pa.string())),
         pa.field("ner", pa.list_(pa.string())),
         # CharNER labels WordPunct tokens, not the Treebank `tokens`: they come with their own tokens.
         pa.field("ner_tokens", pa.list_(pa.string())),
+        pa.field("ner_token_start", pa.list_(pa.int32())),  # per CharNER token: span in the row's text
+        pa.field("ner_token_end", pa.list_(pa.int32())),
         pa.field("dep_head", pa.list_(pa.int16())),  # 1-based head token index; 0 = root
         pa.field("dep_rel", pa.list_(pa.string())),
-        pa.field("sentiment", pa.float32()),  # positive-class probability
+        pa.field("sentiment", pa.float32()),  # positive-class probability (of the row)
+        pa.field("sentence_sentiment", pa.list_(pa.float32())),  # per sentence of the row
         pa.field("vnlp_status", pa.string()),  # per-row outcome, e.g. "empty" or "error:<reason>"
     ]
 )
 
 ALWAYS_COLUMNS: tuple[str, ...] = ("tokens", "vnlp_status")
+SPAN_COLUMNS: tuple[str, ...] = ("sentence", "token_start", "token_end")
+CHARNER_COLUMNS: tuple[str, ...] = ("ner_tokens",)
+CHARNER_SPAN_COLUMNS: tuple[str, ...] = ("ner_token_start", "ner_token_end")
+SENTIMENT_SPAN_COLUMNS: tuple[str, ...] = ("sentence_sentiment",)
+
+INPUT_ERROR_COLUMN = "vnlp_input_error"
+INPUT_ERROR_FIELD = pa.field(INPUT_ERROR_COLUMN, pa.string())
 TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "morph": ("morph", "lemma"),
     "pos": ("pos",),
@@ -40,12 +60,15 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
 ALL_TASKS = "all"
 
 
-def annotation_fields(tasks: Iterable[str], charner: bool = False) -> list[pa.Field]:
+def annotation_fields(tasks: Iterable[str], charner: bool = False, spans: bool = False) -> list[pa.Field]:
     """The annotation columns a run over `tasks` produces ("all" = every task), in ANNOTATION_FIELDS order.
 
-    `tokens` and `vnlp_status` are always included. Unknown task names raise `ValueError`.
+    `tokens` and `vnlp_status` are always included; `spans` adds SPAN_COLUMNS (and the CharNER and
+    per-sentence sentiment ones where those run). Unknown task names raise `ValueError`.
     """
     wanted = set(ALWAYS_COLUMNS)
+    if spans:
+        wanted.update(SPAN_COLUMNS)
     for task in tasks:
         if task == ALL_TASKS:
             wanted.update(c for columns in TASK_COLUMNS.values() for c in columns)
@@ -54,17 +77,24 @@ def annotation_fields(tasks: Iterable[str], charner: bool = False) -> list[pa.Fi
         else:
             raise ValueError(f"unknown task {task!r}; choose from: {', '.join([*TASK_COLUMNS, ALL_TASKS])}")
     if charner:
-        wanted.add("ner_tokens")
+        wanted.update(CHARNER_COLUMNS)
+        if spans:
+            wanted.update(CHARNER_SPAN_COLUMNS)
+    if spans and "sentiment" in wanted:
+        wanted.update(SENTIMENT_SPAN_COLUMNS)
     return [field for field in ANNOTATION_FIELDS if field.name in wanted]
 
 
-def output_schema(input_schema: pa.Schema, tasks: Iterable[str], charner: bool = False) -> pa.Schema:
-    """The input columns, unchanged and first, followed by the annotation columns of `tasks`.
+def output_schema(
+    input_schema: pa.Schema, tasks: Iterable[str], charner: bool = False, spans: bool = False
+) -> pa.Schema:
+    """The input columns, unchanged and first, followed by the annotation columns of `tasks` (and the
+    span columns with `spans`, see `annotation_fields`).
 
     The input's schema-level metadata is kept (e.g. pandas' index description). Input columns named
     like an annotation column this run produces raise `SchemaError` listing them.
     """
-    added = annotation_fields(tasks, charner)
+    added = annotation_fields(tasks, charner, spans)
     clashes = [field.name for field in added if field.name in input_schema.names]
     if clashes:
         raise SchemaError(
