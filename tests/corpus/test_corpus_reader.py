@@ -106,7 +106,11 @@ def test_corruption_found_mid_stream_names_the_file(write_parquet: WriteParquet)
     with pytest.raises(BadFileError) as info:
         for batch in iter_record_batches(path, batch_rows=300):
             delivered.append(batch)
-    assert 0 < sum(b.num_rows for b in delivered) <= 5000
+    # How many rows come before the error depends on how far pyarrow's scanner has read ahead (none,
+    # at times, under load): what holds is that they are the file's first rows, none from the damage on.
+    rows = sum(b.num_rows for b in delivered)
+    assert rows <= 5000
+    assert [i for b in delivered for i in b.column("id").to_pylist()] == list(range(rows))
     message = str(info.value)
     assert message.startswith(f"{path}: corrupt Parquet data")
     assert "\n" not in message
