@@ -41,10 +41,15 @@ def _main() -> None:
     sys.argv = [sys.argv[0], *_rewrite_data_path(sys.argv[1:])]
 
     import hydra
-    from omegaconf import DictConfig, OmegaConf
+    from omegaconf import DictConfig
 
-    from vnlp_batch.config.schema import AppConfig, ConfigError, register_configs
+    from vnlp_batch.config.schema import ConfigError, register_configs, to_app_config
 
+    try:
+        _check_command_line(sys.argv[1:])
+    except ConfigError as exc:
+        print(f"vnlp-batch: config error: {exc}", file=sys.stderr)
+        sys.exit(2)
     register_configs()
 
     @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -53,7 +58,7 @@ def _main() -> None:
 
         raw.run_dir = HydraConfig.get().runtime.output_dir
         try:
-            cfg: AppConfig = OmegaConf.to_object(raw)  # runs every __post_init__ check
+            cfg = to_app_config(raw)  # unknown keys, then every __post_init__ check
         except ConfigError as exc:
             print(f"vnlp-batch: config error: {exc}", file=sys.stderr)
             sys.exit(2)
@@ -67,6 +72,16 @@ def _main() -> None:
     for noisy in ("tensorflow", "tf2onnx", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _entry()
+
+
+def _check_command_line(args: list[str]) -> None:
+    """Check the overrides among `args` (Hydra's flags and their values left out) against the schema."""
+    from hydra._internal.utils import get_args_parser
+
+    from vnlp_batch.config.overrides import check_overrides
+
+    parsed, _ = get_args_parser().parse_known_args(args)
+    check_overrides(parsed.overrides, CONF_DIR)
 
 
 if __name__ == "__main__":

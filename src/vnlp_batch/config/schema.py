@@ -6,6 +6,7 @@ Enums: OmegaConf's own enum error is several lines and names the Python type, no
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -259,6 +260,41 @@ def output_options(cfg: AppConfig, quantized: bool) -> dict[str, Any]:
     of the run is quantized)."""
     keys = OUTPUT_KEYS + (QUANTIZED_OUTPUT_KEYS if quantized else ())
     return {key: config_value(cfg, key) for key in keys}
+
+
+def unknown_keys(raw: Any, node: type = AppConfig, prefix: str = "") -> list[str]:
+    """Keys of a composed config that `node` (a dataclass) does not declare.
+
+    Hydra adds a `+key` override under `open_dict`, which lifts struct mode even on a typed node, and
+    `OmegaConf.to_object` then sets it as a plain attribute that nothing reads: `+batchsize=32` ran
+    with batch size 64. Dict fields (`weights.sha256`) take any key.
+    """
+    import typing
+
+    hints = typing.get_type_hints(node)
+    unknown = []
+    for key in raw:
+        if key not in hints:
+            unknown.append(f"{prefix}{key}")
+        elif dataclasses.is_dataclass(hints[key]):
+            unknown += unknown_keys(raw[key], hints[key], f"{prefix}{key}.")
+    return unknown
+
+
+def to_app_config(raw: Any) -> AppConfig:
+    """The validated AppConfig of a composed config (every `__post_init__` check runs); `ConfigError`
+    for a key the schema does not declare or a value it does not allow."""
+    from omegaconf import OmegaConf
+
+    unknown = unknown_keys(raw)
+    if unknown:
+        from vnlp_batch.config.overrides import closest, schema_keys
+
+        hint = closest(unknown[0], schema_keys())
+        raise ConfigError(
+            f"unknown key {unknown[0]!r}: nothing reads it" + (f"; did you mean {hint}?" if hint else "")
+        )
+    return OmegaConf.to_object(raw)
 
 
 def register_configs() -> None:
