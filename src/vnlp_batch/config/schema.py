@@ -72,7 +72,11 @@ class DataConfig:
     path: str = "sample"  # a Parquet file, a directory, a glob, or "sample" for the bundled corpus
     text_column: str = "text"
     id_column: str | None = None
-    output_dir: str = "annotated"  # relative paths are resolved inside the run directory
+    # None: outputs/annotated/<input>-<hash>/<task plan> (preflight.default_output_dir), the same place
+    # for the same command so that rerunning it resumes; a relative path is relative to the current
+    # directory, like the default.
+    output_dir: str | None = None
+    overwrite: bool = False  # replace outputs made with another configuration instead of refusing
     on_bad_file: str = "fail"
     max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
     # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
@@ -84,6 +88,8 @@ class DataConfig:
             raise ConfigError("data.path is empty; give a Parquet file, a directory, a glob or 'sample'")
         if not self.text_column:
             raise ConfigError("data.text_column is empty")
+        if self.output_dir == "":
+            raise ConfigError("data.output_dir is empty; give a directory, or null for the default")
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
         if self.max_tokens < 1:
             raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
@@ -241,6 +247,7 @@ NOT_OUTPUT_KEYS: dict[str, str] = {
     "runtime.spin_wait": "how idle threads wait",
     "data.path": "the manifest keys each input file by its path and fingerprint",
     "data.output_dir": "where the outputs go",
+    "data.overwrite": "whether outputs of another configuration may be replaced",
     "data.on_bad_file": "a bad file is never recorded as done",
     "data.stale_temporary_hours": "which killed runs' temporaries are deleted",
     "stage": "which stages run",

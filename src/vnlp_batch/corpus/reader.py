@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,15 +56,28 @@ def check_text_column(file: Path, text_column: str, id_column: str | None) -> pa
     schema = read_file_schema(file)
     available = f"available columns: {describe_columns(schema)}"
     if text_column not in schema.names:
-        raise SchemaError(f"{file}: text column {text_column!r} not found; {available}")
+        hint = text_column_hint(schema, text_column)
+        raise SchemaError(f"{file}: text column {text_column!r} not found; {available}{hint}")
     text_type = schema.field(text_column).type
     if not is_string_type(text_type):
+        hint = text_column_hint(schema, text_column)
         raise MistypedTextColumnError(
-            f"{file}: text column {text_column!r} has type {text_type}, expected {STRING_TYPES}; {available}"
+            f"{file}: text column {text_column!r} has type {text_type}, expected {STRING_TYPES}; "
+            f"{available}{hint}"
         )
     if id_column is not None and id_column not in schema.names:
-        raise SchemaError(f"{file}: id column {id_column!r} not found; {available}")
+        close = difflib.get_close_matches(id_column, schema.names, n=1)
+        hint = f"; did you mean data.id_column={close[0]}?" if close else ""
+        raise SchemaError(f"{file}: id column {id_column!r} not found; {available}{hint}")
     return schema
+
+
+def text_column_hint(schema: pa.Schema, text_column: str) -> str:
+    """`; did you mean data.text_column=<c>?` for the string column most like `text_column` (any string
+    column: a corpus's text is `content`, `body` or `sentence` as often as `text`), or "" if none."""
+    candidates = [f.name for f in schema if is_string_type(f.type) and f.name != text_column]
+    close = difflib.get_close_matches(text_column, candidates, n=1, cutoff=0.0)
+    return f"; did you mean data.text_column={close[0]}?" if close else ""
 
 
 def decode_texts(column: pa.Array) -> tuple[list[str | None], list[int]]:
