@@ -210,3 +210,29 @@ def test_the_same_command_resumes_loading_nothing_and_cpu_runs_are_quiet(
     assert "all_done_at_s" in json.loads(runs[-1].read_text())["startup"]
     assert "first_batch_at_s" in json.loads(runs[0].read_text())["startup"]
 
+
+def test_make_export_all_exports_every_model() -> None:
+    import shlex
+    import shutil
+
+    from vnlp_batch.app import models_for
+    from vnlp_batch.models.declarations import MODELS
+
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["make", "-n", "export-all", "WEIGHTS=synthetic"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    commands = [shlex.split(line) for line in done.stdout.splitlines() if "-m vnlp_batch" in line]
+    exported = set()
+    for command in commands:
+        options = dict(arg.split("=", 1) for arg in command[command.index("vnlp_batch") + 1 :])
+        assert options["stage"] == "export" and options["weights"] == "synthetic"
+        exported |= {spec.name for spec in models_for(options["task"], options.get("model", "auto"))}
+    assert exported == set(MODELS)

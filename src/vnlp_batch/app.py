@@ -295,8 +295,12 @@ LISTED_FILES = 10
 PREVIEW_COLUMNS = ("tokens", "lemma", "morph", "pos", "ner", "dep_head", "dep_rel")
 
 
-def _preview(path: Path, rows: int = 3):
-    """A few annotated rows of an output file, one token per line."""
+PREVIEW_TOKENS = 40  # tokens shown in all, one per line: a screenful, whatever the rows' length
+
+
+def _preview(path: Path, rows: int = 3, tokens: int = PREVIEW_TOKENS):
+    """The first annotated rows of an output file (at most `rows`), one token per line, `tokens` in
+    all: a longer row is cut, with a line saying how many tokens are not shown."""
     import pyarrow.parquet as pq
     from rich.table import Table
 
@@ -310,12 +314,19 @@ def _preview(path: Path, rows: int = 3):
     table = Table(title=_cell(f"first annotated rows of {path.name}"), title_justify="left")
     for c in ("row", *token_columns):
         table.add_column(c)
+    budget = tokens
     for k, r in enumerate(shown):
-        for t in range(len(r["tokens"])):
+        if budget == 0:
+            break
+        count = len(r["tokens"])
+        for t in range(min(count, budget)):
             table.add_row(
                 str(k) if t == 0 else "",
                 *[_cell((r[c] or [None] * (t + 1))[t]) if t < len(r[c] or []) else "" for c in token_columns],
             )
+        if count > budget:
+            table.add_row("", f"… {count - budget:,} more token{'s' if count - budget > 1 else ''}")
+        budget = max(0, budget - count)
         if "sentiment" in r:
             table.add_row(
                 "", f"sentiment = {r['sentiment']:.4f}" if r["sentiment"] is not None else "sentiment = null"
