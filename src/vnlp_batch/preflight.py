@@ -210,11 +210,13 @@ def refuse_other_configurations(manifest: Manifest, targets: Iterable[Path], min
 
 def graph_roles(spec: ModelSpec, roles: Iterable[str], decoder: str) -> list[str]:
     """The graphs of an export that a run decodes with (`inference.onnx_model.LoadedModel.load`
-    loads these): the monolithic one, and the fast graphs when decoding fast a model that has them."""
-    from vnlp_batch.inference.fast import FAST
+    loads these): the monolithic one, and the fast graphs when decoding fast a model that has them.
 
+    Only models with a fast decoder are exported with fast graphs (models/decompose.py), so their
+    presence says it without importing the decoders (and pandas with them); tests/test_preflight.py
+    checks this against LoadedModel for every model."""
     roles = list(roles)
-    fast = decoder == "fast" and spec.family in FAST and len(roles) > 1
+    fast = decoder == "fast" and len(roles) > 1
     return ["monolithic", *(r for r in roles if r != "monolithic")] if fast else ["monolithic"]
 
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from vnlp_batch.corpus.errors import BadFileError, MistypedTextColumnError, SchemaError
@@ -18,7 +17,7 @@ from vnlp_batch.corpus.errors import BadFileError, MistypedTextColumnError, Sche
 BATCH_READAHEAD = 4
 # pre_buffer (pyarrow's default) fetches the scanned columns of *every* row group of the file up front
 # (measured: an uncompressed 85 MB file peaked at ~90 MB); without it reads go row group by row group.
-SCAN_OPTIONS = ds.ParquetFragmentScanOptions(pre_buffer=False)
+SCAN_OPTIONS = {"pre_buffer": False}
 STRING_TYPES = "string, large_string, string_view or a dictionary of one of them"
 
 
@@ -109,6 +108,10 @@ def iter_record_batches(
     the columns (all by default). A file found corrupt while streaming raises `BadFileError` naming
     it and the number of rows already delivered.
     """
+    # Imported here: pyarrow.dataset imports pandas (0.2 s), which checking files' footers, as every
+    # run does before it loads a model, never needs.
+    import pyarrow.dataset as ds
+
     if batch_rows < 1:
         raise ValueError(f"batch_rows={batch_rows} must be >= 1")
     try:
@@ -129,7 +132,7 @@ def iter_record_batches(
         batch_size=batch_rows,
         batch_readahead=BATCH_READAHEAD,
         fragment_readahead=1,
-        fragment_scan_options=SCAN_OPTIONS,
+        fragment_scan_options=ds.ParquetFragmentScanOptions(**SCAN_OPTIONS),
         use_threads=False,
     )
     rows = 0
