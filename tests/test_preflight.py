@@ -242,3 +242,19 @@ def test_a_relative_output_dir_resumes_from_the_same_directory(
     cfg = config(texts(tmp_path / "in" / "a.parquet"), tmp_path, output_dir="annotated")
     checked = preflight.check_run(cfg, {"pos": "spucontext_pos"})
     assert checked.output_dir == tmp_path / "annotated" and os.path.isdir(checked.output_dir)
+
+
+def test_the_configuration_an_output_is_made_with_names_what_a_user_chose() -> None:
+    from vnlp_batch.resume import describe, differences, made_with
+
+    def of(**weights: Any) -> dict:
+        cfg = AppConfig(task=TaskConfig("pos"), weights=WeightsConfig(**weights))
+        return made_with(dataclasses.asdict(cfg), {"pos": "spucontext_pos"})
+
+    vnlp = of(source="vnlp")
+    # A mirror serves VNLP's files (its other bytes would change the graphs' sha256 in the resume key).
+    assert of(source="vnlp", base_url="http://mirror.example/vnlp/") == vnlp
+    synthetic = of(source="synthetic", seed=0)
+    assert describe(synthetic) == "task pos (pos: spucontext_pos), weights synthetic seed 0"
+    assert differences(vnlp, synthetic) == "weights.seed: None → 0; weights.source: vnlp → synthetic"
+    assert differences(None, synthetic) == "not written by vnlp-batch"

@@ -58,10 +58,10 @@ def made_with(config: Mapping[str, Any], models: Mapping[str, str]) -> dict[str,
     weights = config.get("weights") or {}
     source = weights.get("source")
     identity: dict[str, Any] = {"source": source}
+    # VNLP's files are VNLP's from any mirror (weights.base_url): should a mirror serve other bytes,
+    # the graphs' sha256 in the resume key has the file redone.
     if source == "synthetic":
         identity["seed"] = weights.get("seed")
-    elif source == "vnlp":
-        identity["base_url"] = weights.get("base_url")
     elif source == "path":
         identity["dir"] = os.path.abspath(weights.get("dir") or "")
     quantize = value("export.quantize")
