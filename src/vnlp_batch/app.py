@@ -7,12 +7,15 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vnlp_batch import startup
 from vnlp_batch.config.schema import AppConfig
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
 from vnlp_batch.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from vnlp_batch.preflight import Preflight
 
 log = logging.getLogger("vnlp_batch")
 
@@ -165,7 +168,7 @@ def _given_onnx(cfg: AppConfig) -> tuple[dict[str, tuple[Path, Any]], str, str]:
     return {meta.model: (Path(cfg.model.onnx), meta)}, meta.task if task != "all" else task, meta.model
 
 
-def _all_done(cfg: AppConfig, checked: Any, provenance: dict) -> int:
+def _all_done(cfg: AppConfig, checked: Preflight, provenance: dict) -> int:
     """Every readable input is already annotated with this configuration: say so, write metrics.json,
     load nothing."""
     from vnlp_batch.corpus.metrics import RunMetrics
