@@ -24,6 +24,14 @@ test: install
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest
 
+# Every model exported and verified into the export cache ($$VNLP_BATCH_CACHE): task=all's five, then the
+# alternatives (TreeStackDP pulls in TreeStackPoS). WEIGHTS=synthetic exports with the synthetic weights.
+WEIGHTS ?= vnlp
+export-all: install
+	$(PY) -m vnlp_batch stage=export task=all weights=$(WEIGHTS)
+	$(PY) -m vnlp_batch stage=export task=dep model=treestack_dp weights=$(WEIGHTS)
+	$(PY) -m vnlp_batch stage=export task=ner model=charner weights=$(WEIGHTS)
+
 lint: install
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench

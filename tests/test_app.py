@@ -39,3 +39,26 @@ def test_preview_escapes_control_characters_and_markup_one_line_per_cell(tmp_pat
         assert [line for line in lines if shown in line and label in line], (shown, screen)
     assert [line for line in lines if "e\\u202ef" in line and "P5" in line]
     assert sum("P" in line and "│" in line for line in lines) == 5  # one line per token
+
+
+def test_preview_is_a_screenful_whatever_the_rows_length(tmp_path: Path) -> None:
+    # Document rows run to hundreds of tokens: at most 3 rows and 40 tokens in all, the cut said.
+    rows = [[f"d{r}t{t}" for t in range(n)] for r, n in enumerate([30, 25, 5, 7])]
+    table = pa.table(
+        {
+            "tokens": rows,
+            "pos": [["NOUN"] * len(r) for r in rows],
+            "sentiment": pa.array([0.5] * 4, pa.float32()),
+            "vnlp_status": ["ok"] * 4,
+        }
+    )
+    path = tmp_path / "documents.parquet"
+    pq.write_table(table, path)
+
+    lines = render(_preview(path)).splitlines()
+
+    shown = [t for r in rows for t in r if any(f" {t} " in line for line in lines)]
+    assert shown == rows[0] + rows[1][:10]  # 40 tokens, in order; the third and fourth rows not reached
+    assert [line for line in lines if "… 15 more tokens" in line]
+    assert sum("sentiment = 0.5000" in line for line in lines) == 2
+    assert len(lines) <= 50

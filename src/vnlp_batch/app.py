@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from vnlp_batch import startup
 from vnlp_batch.config.schema import AppConfig
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
 from vnlp_batch.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from vnlp_batch.preflight import Preflight
 
 log = logging.getLogger("vnlp_batch")
 
@@ -38,7 +46,10 @@ def models_for(task: str, model: str) -> list[ModelSpec]:
 
 def run(cfg: AppConfig) -> int:
     """Run the configured stages; return the process exit code: 0, 1 if a bad input file was skipped,
-    128 + the signal number if SIGTERM (143) or SIGINT (130) stopped the run."""
+    128 + the signal number if SIGTERM (143) or SIGINT (130) stopped the run.
+
+    An error the user can fix — an input, the output directory, the weights, a given ONNX file — is
+    raised before any model loads, with `exit_code` 2 set on it (`REFUSALS`)."""
     from vnlp_batch.stopping import StopOnSignal, Stopped
 
     try:
@@ -50,108 +61,249 @@ def run(cfg: AppConfig) -> int:
         return stopped.exit_code
 
 
+def _refusals() -> tuple[type[BaseException], ...]:
+    """The errors that mean "fix this and run again": nothing was done (exit code 2)."""
+    from vnlp_batch.config.schema import ConfigError
+    from vnlp_batch.corpus.errors import InputError, OutputConflictError, OutputError
+    from vnlp_batch.export.metadata import MetadataError
+    from vnlp_batch.vnlp_env import VnlpMissingError
+    from vnlp_batch.weights.download import DownloadError
+    from vnlp_batch.weights.vnlp_format import WeightsFileError
+
+    return (
+        ConfigError,
+        InputError,
+        OutputError,
+        OutputConflictError,
+        MetadataError,
+        WeightsFileError,
+        DownloadError,
+        VnlpMissingError,
+        FileNotFoundError,  # weights.dir lacks a file
+    )
+
+
+@contextlib.contextmanager
+def _refused_before_work() -> Iterator[None]:
+    """Mark the user errors raised in the block with exit code 2 (see `run`)."""
+    try:
+        yield
+    except _refusals() as exc:
+        exc.exit_code = 2  # type: ignore[union-attr]
+        raise
+
+
 def _run_stages(cfg: AppConfig) -> int:
-    from vnlp_batch.corpus.discover import discover_inputs
+    from vnlp_batch import preflight
     from vnlp_batch.corpus.sample import read_sample_sentences
 
-    if cfg.stage in ("all", "infer"):
-        from vnlp_batch.corpus.writer import check_writable
-        from vnlp_batch.inference.stage import output_dir_for
-
-        check_writable(output_dir_for(cfg))  # a read-only mount is found now, not after the export
     run_dir = Path(cfg.run_dir)
     cache_dir = Path(cfg.cache_dir).expanduser()
-    if cfg.stage in ("all", "infer"):
-        discover_inputs(cfg.data.path)  # a wrong data path fails now, not after a long export
-    given: dict[str, Path] = {}
-    task, model = cfg.task.name, cfg.model.name
-    if cfg.model.onnx:
-        from vnlp_batch.export.metadata import check_against_config, read_metadata
+    infer = cfg.stage in ("all", "infer")
+    with _refused_before_work():
+        given, task, model = _given_onnx(cfg)
+        needed = models_for(task, model)
+        specs = [s for s in needed if s.name not in given]
+        log.info("models: %s", ", ".join(s.name for s in needed))
+        checked = None
+        if infer:  # every input and the output directory, before the weights, the export and the models
+            checked = preflight.check_run(cfg, preflight.planned_models(task, model))
+            startup.lap("checks")
+            log.info("output directory: %s", checked.output_dir)
 
-        meta = read_metadata(Path(cfg.model.onnx))
-        check_against_config(meta, cfg.model.onnx, task, model)
-        log.info(
-            "model.onnx=%s: %s model %s (%s weights)",
-            cfg.model.onnx,
-            meta.task,
-            meta.model,
-            "synthetic" if meta.synthetic else meta.weights_provenance.get("source"),
-        )
-        given[meta.model] = Path(cfg.model.onnx)
-        task = meta.task if task != "all" else task
-        model = meta.model
-    needed = models_for(task, model)
-    specs = [s for s in needed if s.name not in given]
-    log.info("models: %s", ", ".join(s.name for s in needed))
+        texts = read_sample_sentences()  # verification and calibration always use the bundled sample
+        if cfg.weights.source == "synthetic":
+            log.warning(SYNTHETIC_WARNING)
 
-    texts = read_sample_sentences()  # verification and calibration always use the bundled sample
-    if cfg.weights.source == "synthetic":
-        log.warning(SYNTHETIC_WARNING)
+        from vnlp_batch.weights.sources import resolve_weights
 
-    from vnlp_batch.weights.sources import resolve_weights
+        weights = resolve_weights(cfg.weights, cache_dir, specs, texts)
+        startup.lap("weights")
+        if weights.synthetic and cfg.weights.source != "synthetic":
+            log.warning(SYNTHETIC_WARNING)
 
-    weights = resolve_weights(cfg.weights, cache_dir, specs, texts)
-    if weights.synthetic and cfg.weights.source != "synthetic":
-        log.warning(SYNTHETIC_WARNING)
+        first: Path | None = None
+        importing: threading.Thread | None = None
+        if checked is not None:
+            key = preflight.expected_resume_key(cfg, specs, weights, given, cache_dir)
+            done = preflight.done_files(cfg, checked, key) if key is not None else []
+            startup.lap("export check")
+            if len(done) == len(checked.checked):
+                return _all_done(cfg, checked, weights.provenance)
+            first = next(f for f in checked.checked if f not in done)
+            if key is not None:  # every export is cached: no conversion will import TensorFlow itself
+                importing = _import_stage_in_background(any(s.name == "stemmer" for s in needed))
 
-    from vnlp_batch.export.report import print_report, write_report
-    from vnlp_batch.export.stage import export_models
+        from vnlp_batch.export.report import print_report, write_report
+        from vnlp_batch.export.stage import export_models
 
-    result = export_models(specs, weights, cfg.export, cfg.runtime, cache_dir, texts)
+        result = export_models(specs, weights, cfg.export, cfg.runtime, cache_dir, texts)
     if cfg.stage in ("all", "export") and result.graphs:
         print_report(result)
         log.info("export report: %s", write_report(result, run_dir / "export_report.json"))
+    startup.lap("export")
     if cfg.stage == "export":
         return 0
     graphs = {name: exported.graphs for name, exported in result.models.items()}
-    graphs.update({name: {"monolithic": path} for name, path in given.items()})
-    return _infer(cfg, task, model, graphs, weights.provenance)
+    graphs.update({name: {"monolithic": path} for name, (path, _) in given.items()})
+    return _infer(cfg, task, model, graphs, weights.provenance, first, importing)
+
+
+def _given_onnx(cfg: AppConfig) -> tuple[dict[str, tuple[Path, Any]], str, str]:
+    """`model.onnx`, checked: {model: (file, metadata)}, and the run's task and model (the file's)."""
+    task, model = cfg.task.name, cfg.model.name
+    if not cfg.model.onnx:
+        return {}, task, model
+    from vnlp_batch.export.metadata import check_against_config, read_metadata
+
+    meta = read_metadata(Path(cfg.model.onnx))
+    check_against_config(meta, cfg.model.onnx, task, model)
+    log.info(
+        "model.onnx=%s: %s model %s (%s weights)",
+        cfg.model.onnx,
+        meta.task,
+        meta.model,
+        "synthetic" if meta.synthetic else meta.weights_provenance.get("source"),
+    )
+    return {meta.model: (Path(cfg.model.onnx), meta)}, meta.task if task != "all" else task, meta.model
+
+
+def _all_done(cfg: AppConfig, checked: Preflight, provenance: dict) -> int:
+    """Every readable input is already annotated with this configuration: say so, write metrics.json,
+    load nothing."""
+    from vnlp_batch.corpus.metrics import RunMetrics
+
+    for file in checked.checked:  # as the stage says it of each file it skips
+        log.info("%s: already annotated with this configuration, skipping (resume=false redoes it)", file)
+    log.info("%s: every input file is done; no model was loaded", checked.output_dir)
+    metrics = RunMetrics(batch_size=cfg.batch_size)
+    metrics.startup = {**startup.snapshot(), "all_done_at_s": round(startup.age(), 3)}
+    metrics.stop()
+    metrics.write(Path(cfg.run_dir) / "metrics.json")
+    _summarize(None, {}, [], list(checked.checked), checked.bad_files, provenance)
+    return 1 if checked.bad_files else 0
 
 
 def _infer(
-    cfg: AppConfig, task: str, model: str, graphs: dict[str, dict[str, Path]], provenance: dict
+    cfg: AppConfig,
+    task: str,
+    model: str,
+    graphs: dict[str, dict[str, Path]],
+    provenance: dict,
+    first: Path | None = None,
+    importing: threading.Thread | None = None,
 ) -> int:
+    """Load the sessions and run the stage; `first` (the first input file to annotate, by default the
+    first input) is read while they load, and so are the stage's modules (`importing`)."""
     from vnlp_batch.inference.onnx_model import LoadedModel
     from vnlp_batch.inference.opener import FileOpener
-    from vnlp_batch.inference.stage import inputs_for, plan_for, run_inference
+    from vnlp_batch.preflight import output_dir_for
 
+    importing = importing or _import_stage_in_background("stemmer" in graphs)
     rows = max(cfg.batch_size * 16, 1024)
     with FileOpener(cfg) as opener:
-        # The first input is read while the sessions load (wasted only if a resumed run skips it).
-        for first in inputs_for(cfg)[:1]:
-            opener.ahead(first)
+        if first is None:
+            from vnlp_batch.corpus.discover import discover_inputs
+
+            first = discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg))[0]
+        opener.ahead(first)  # read while the sessions load (wasted only if a resumed run skips it)
         models = {name: LoadedModel.load(paths, cfg.runtime, max_rows=rows) for name, paths in graphs.items()}
+        startup.lap("session load")
+        importing.join()
+        startup.lap("waiting for imports")
+        from vnlp_batch.inference.stage import plan_for, run_inference
+
         plan = plan_for(task, model, models)
         report = run_inference(cfg, models, plan, provenance, opener)
-    _summarize(report, provenance)
+    _summarize(
+        report.summary, report.status_counts, report.written, report.skipped, report.bad_files, provenance
+    )
     return 1 if report.bad_files else 0
 
 
-def _summarize(report, provenance: dict) -> None:
+def _import_stage_in_background(stemmer: bool) -> threading.Thread:
+    """Start importing the inference stage's modules on a thread (and, for a run with the `stemmer`,
+    reading VNLP's lexicons) and return it.
+
+    They import VNLP and so TensorFlow: seconds that the export cache's reading and the session
+    loading on this thread can overlap. The thread first imports what this thread needs for those,
+    in order, so that this thread finds them imported (or waits for them) rather than importing
+    them at the same time from another end."""
+
+    def run() -> None:
+        import importlib
+
+        with contextlib.suppress(Exception):  # the main thread raises it again, in its place
+            for module in MAIN_THREAD_MODULES:
+                importlib.import_module(module)
+            importlib.import_module("vnlp_batch.inference.stage")
+            if stemmer:  # VNLP's lexicons, pure Python: 1.6 s of the warm-up, read while sessions load
+                from vnlp_batch.featurize.candidates import deterministic_generator
+
+                deterministic_generator()
+
+    thread = threading.Thread(target=run, name="vnlp-import")
+    thread.start()
+    return thread
+
+
+# What the main thread imports between starting the background imports and joining them.
+MAIN_THREAD_MODULES = (
+    "onnx",
+    "onnxruntime",
+    "vnlp_batch.export.stage",
+    "vnlp_batch.export.report",
+    "vnlp_batch.inference.onnx_model",
+    "vnlp_batch.inference.fast",
+    "vnlp_batch.inference.opener",
+)
+
+
+def _summarize(
+    summary: Any,
+    status_counts: dict[str, int],
+    written: list[Path],
+    skipped: list[Path],
+    bad_files: dict[str, str],
+    provenance: dict,
+) -> None:
     from rich.console import Console
     from rich.markup import escape
 
     console = Console(stderr=True)
-    console.print(report.summary)
-    console.print(f"statuses: {dict(sorted(report.status_counts.items()))}")
+    if summary is not None:
+        console.print(summary)
+        console.print(f"statuses: {dict(sorted(status_counts.items()))}")
     # File names and error messages are the user's text: a "[" in them is not rich markup.
-    for path in report.written:
+    for path in written[:LISTED_FILES]:
         console.print(f"wrote {escape(str(path))}")
-    for path in report.skipped:
+    if len(written) > LISTED_FILES:
+        console.print(f"… and {len(written) - LISTED_FILES:,} more files written")
+    for path in skipped[:LISTED_FILES]:
         console.print(f"skipped (already done with this configuration) {escape(str(path))}")
-    for path, reason in report.bad_files.items():
+    if len(skipped) > LISTED_FILES:
+        console.print(f"… and {len(skipped) - LISTED_FILES:,} more files skipped")
+    for path, reason in bad_files.items():
         console.print(f"[red]bad file[/red] {escape(path)}: {escape(reason)}")
-    if report.written:
-        console.print(_preview(report.written[0]))
+    if written:
+        console.print(_preview(written[0]))
     if provenance.get("synthetic"):
         log.warning(SYNTHETIC_WARNING)
+
+
+# Files listed by name at the end of a run (a corpus may have thousands of shards; the log has all).
+LISTED_FILES = 10
 
 
 PREVIEW_COLUMNS = ("tokens", "lemma", "morph", "pos", "ner", "dep_head", "dep_rel")
 
 
-def _preview(path: Path, rows: int = 3):
-    """A few annotated rows of an output file, one token per line."""
+PREVIEW_TOKENS = 40  # tokens shown in all, one per line: a screenful, whatever the rows' length
+
+
+def _preview(path: Path, rows: int = 3, tokens: int = PREVIEW_TOKENS):
+    """The first annotated rows of an output file (at most `rows`), one token per line, `tokens` in
+    all: a longer row is cut, with a line saying how many tokens are not shown."""
     import pyarrow.parquet as pq
     from rich.table import Table
 
@@ -165,12 +317,19 @@ def _preview(path: Path, rows: int = 3):
     table = Table(title=_cell(f"first annotated rows of {path.name}"), title_justify="left")
     for c in ("row", *token_columns):
         table.add_column(c)
+    budget = tokens
     for k, r in enumerate(shown):
-        for t in range(len(r["tokens"])):
+        if budget == 0:
+            break
+        count = len(r["tokens"])
+        for t in range(min(count, budget)):
             table.add_row(
                 str(k) if t == 0 else "",
                 *[_cell((r[c] or [None] * (t + 1))[t]) if t < len(r[c] or []) else "" for c in token_columns],
             )
+        if count > budget:
+            table.add_row("", f"… {count - budget:,} more token{'s' if count - budget > 1 else ''}")
+        budget = max(0, budget - count)
         if "sentiment" in r:
             table.add_row(
                 "", f"sentiment = {r['sentiment']:.4f}" if r["sentiment"] is not None else "sentiment = null"

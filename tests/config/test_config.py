@@ -8,9 +8,9 @@ import sys
 
 import pytest
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from vnlp_batch.__main__ import CONF_DIR, _rewrite_data_path
+from vnlp_batch.config.overrides import check_overrides
 from vnlp_batch.config.schema import (
     NOT_OUTPUT_KEYS,
     OUTPUT_KEYS,
@@ -19,14 +19,33 @@ from vnlp_batch.config.schema import (
     ConfigError,
     output_options,
     register_configs,
+    to_app_config,
 )
+
+DIGEST = "ab" * 32
+TASKS = "all, dep, morph, ner, pos, sentiment"
+
+
+def compose_raw(*overrides: str):
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
 
 
 def load(*overrides: str) -> AppConfig:
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        raw = compose(config_name="config", overrides=list(overrides))
-    return OmegaConf.to_object(raw)
+    """The AppConfig the command line `overrides` give, checked as __main__ checks it."""
+    check_overrides(list(overrides), CONF_DIR)
+    return to_app_config(compose_raw(*overrides))
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vnlp_batch", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_defaults() -> None:
@@ -131,3 +150,124 @@ def test_every_key_is_declared_as_changing_outputs_or_not() -> None:
     # Activations are quantized per call: with int8 graphs the rows computed together matter too.
     quantized = output_options(cfg, quantized=True)
     assert (quantized["batch_size"], quantized["runtime.lanes"]) == (16, 3)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("batchsize=32", "unknown key 'batchsize' (in batchsize=32); did you mean batch_size?"),
+        ("+batchsize=32", "unknown key 'batchsize' (in +batchsize=32); did you mean batch_size?"),
+        (
+            "data.textcolumn=body",
+            "unknown key 'data.textcolumn' (in data.textcolumn=body); did you mean data.text_column?",
+        ),
+        ("runtime.lane=1", "unknown key 'runtime.lane' (in runtime.lane=1); did you mean runtime.lanes?"),
+        (
+            "+experimnt=sample_all",
+            "unknown key 'experimnt' (in +experimnt=sample_all); did you mean experiment?",
+        ),
+        (
+            "task=nerr",
+            f"task=nerr is not an option of task; choose one of: {TASKS} (did you mean task=ner?)",
+        ),
+        (
+            "weights=synth",
+            "weights=synth is not an option of weights; choose one of: path, synthetic, vnlp "
+            "(did you mean weights=synthetic?)",
+        ),
+        ("task=pos,nerr", "task=nerr is not an option of task"),
+        ("experiment=sample_all", "experiment is added with '+': +experiment=<corpus_all|sample_all>"),
+        ("+batch_size=32", "batch_size already exists: set it without '+': batch_size=..."),
+        ("batch_size=abc", "batch_size='abc': Value 'abc' of type 'str' could not be converted to Integer"),
+        ("batch_size=16,abc", "batch_size='abc'"),
+        ("resume=maybe", "resume='maybe': Value 'maybe' is not a valid bool"),
+        (
+            f"weights.sha256.a.weights={DIGEST}",
+            "weights.sha256.a.weights is a new entry of weights.sha256: add it with +",
+        ),
+    ],
+)
+def test_command_line_mistakes_are_one_line_naming_the_fix(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        check_overrides([override], CONF_DIR)
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+def test_valid_overrides_pass_the_check() -> None:
+    check_overrides(
+        [
+            "task=pos,ner",
+            "model=treestack_pos",
+            "+experiment=sample_all",
+            f"+weights.sha256.PoS_SPUContext_prod.weights={DIGEST}",
+            "batch_size=range(16,64,16)",
+            "data.id_column=null",
+            "runtime.providers=[CPUExecutionProvider]",
+            "hydra.run.dir=/tmp/x",
+            "hydra/launcher=slurm",
+            "data=file",
+            "data.path=/x/*.parquet",
+        ],
+        CONF_DIR,
+    )
+
+
+def test_a_plus_key_nothing_reads_is_refused_after_composition_too() -> None:
+    # Hydra adds `+key` under open_dict even on the typed schema; to_object would set it as a plain
+    # attribute that nothing reads (the run went on with batch size 64).
+    raw = compose_raw("+batchsize=32")
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'batchsize': nothing reads it; did you mean batch_size\?"
+    ):
+        to_app_config(raw)
+    with pytest.raises(ConfigError, match=r"unknown key 'data.txt': nothing reads it"):
+        to_app_config(compose_raw("+data.txt=1"))
+
+
+def test_sha256_pins_are_still_added_with_plus() -> None:
+    cfg = load(f"+weights.sha256.PoS_SPUContext_prod.weights={DIGEST}")
+    assert cfg.weights.sha256 == {"PoS_SPUContext_prod.weights": DIGEST}
+
+
+@pytest.mark.parametrize(
+    ("args", "last_line"),
+    [
+        (
+            ["batchsize=32"],
+            "vnlp-batch: config error: unknown key 'batchsize' (in batchsize=32); did you mean batch_size?",
+        ),
+        (
+            ["+batchsize=32"],
+            "vnlp-batch: config error: unknown key 'batchsize' (in +batchsize=32); did you mean batch_size?",
+        ),
+        (
+            ["task=nerr"],
+            "vnlp-batch: config error: "
+            f"task=nerr is not an option of task; choose one of: {TASKS} (did you mean task=ner?)",
+        ),
+        (
+            ["-m", "task=pos", "batch_size=16,x"],
+            "vnlp-batch: config error: batch_size='x': Value 'x' of type 'str' could not be converted to "
+            "Integer",
+        ),
+    ],
+)
+def test_cli_refuses_mistakes_in_one_line_with_exit_2(args: list[str], last_line: str) -> None:
+    done = cli(*args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [last_line]
+
+
+def test_help_says_what_the_tool_does_how_to_run_it_and_where_outputs_go() -> None:
+    done = cli("--help")
+    assert done.returncode == 0
+    text = done.stdout
+    assert "powered by Hydra" not in text
+    assert text.startswith("vnlp-batch: annotate Turkish corpora with VNLP 0.2.4's models")
+    commands = [line.split()[:3] for line in text.splitlines() if line.startswith("  python -m vnlp_batch")]
+    assert len(commands) == 5
+    for group in ("task", "model", "data", "export", "runtime", "weights", "experiment"):
+        assert [line for line in text.splitlines() if line.startswith(f"  {group} ")], group
+    assert "outputs/annotated/<input>-<hash>/<task>/" in text and "data.overwrite=true" in text
+    assert "Exit codes: 0 done" in text

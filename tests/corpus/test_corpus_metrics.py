@@ -22,6 +22,7 @@ KEYS = {
     "providers",
     "batch_size",
     "stages",
+    "startup",
 }
 
 

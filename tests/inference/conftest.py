@@ -48,12 +48,19 @@ def stage_runner(
 ) -> StageRunner:
     """`(data, output_dir, run_dir, task="pos", decoder="fast", **config) -> StageRun`: run the stage.
 
-    A relative `output_dir` is resolved by the stage, inside `run_dir`.
+    A relative `output_dir` is resolved by the stage, in the current directory.
     `config` keys go to `DataConfig` when they are data fields (`on_bad_file`, `max_tokens`,
-    `text_column`, `id_column`, `stale_temporary_hours`), else to `AppConfig` (`resume`,
-    `batch_size`). Session-scoped so that Hypothesis tests can use it.
+    `text_column`, `id_column`, `stale_temporary_hours`, `overwrite`), else to `AppConfig`
+    (`resume`, `batch_size`). Session-scoped so that Hypothesis tests can use it.
     """
-    data_fields = {"on_bad_file", "max_tokens", "text_column", "id_column", "stale_temporary_hours"}
+    data_fields = {
+        "on_bad_file",
+        "max_tokens",
+        "text_column",
+        "id_column",
+        "stale_temporary_hours",
+        "overwrite",
+    }
 
     def run(
         data: Path | str,

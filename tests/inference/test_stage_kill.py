@@ -16,8 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries, words
 
+from vnlp_batch.config.schema import AppConfig, DataConfig, TaskConfig
 from vnlp_batch.corpus.manifest import Manifest
 from vnlp_batch.corpus.writer import host_tag, temporary_path
+from vnlp_batch.preflight import output_dir_for
 
 BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the kill lands mid-file
 TIMEOUT_S = 300.0
@@ -117,3 +119,59 @@ def test_a_run_leaves_other_hosts_live_temporaries_alone(
 
     assert run.report.written == [out / "mine.parquet"]
     assert temporaries(out) == [busy.name]
+
+
+def test_the_readme_command_resumes_after_a_kill_9(
+    run_stage: StageRunner,
+    write_parquet: WriteParquet,
+    tmp_path: Path,
+    cache_dir: Path,
+    exports: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No data.output_dir, no hydra.run.dir: every run gets a new run directory, and the outputs the
+    same place (outputs/annotated/<input>-<hash>/<task>), so running the same command again resumes."""
+    small = write_parquet("a_small.parquet", words(20))
+    big = write_parquet("b_big.parquet", words(BIG_ROWS))
+    work = tmp_path / "work"
+    work.mkdir()
+    cmd = [
+        sys.executable,
+        "-m",
+        "vnlp_batch",
+        "task=pos",
+        "weights=synthetic",
+        "runtime=cpu",
+        f"data={small.parent}",
+    ]
+    env = {**os.environ, "VNLP_BATCH_CACHE": str(cache_dir)}
+    with monkeypatch.context() as here:
+        here.chdir(work)
+        out = output_dir_for(AppConfig(task=TaskConfig("pos"), data=DataConfig(path=str(small.parent))))
+    assert out.is_relative_to(work / "outputs" / "annotated")
+    log = tmp_path / "run.log"
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(cmd, env=env, cwd=work, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_for_temporary(proc, out, big.name, log)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert parquet_files(out) == ["a_small.parquet"]
+
+    rerun = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=TIMEOUT_S)
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"{small}: already annotated with this configuration" in rerun.stderr
+    assert temporaries(out) == [] and parquet_files(out) == ["a_small.parquet", "b_big.parquet"]
+    reference = run_stage(small.parent, output_dir=tmp_path / "reference")
+    columns = ["id", "text", "tokens", "pos", "vnlp_status"]
+    for name in ("a_small.parquet", "b_big.parquet"):
+        got = pq.read_table(out / name, columns=columns).replace_schema_metadata(None)
+        assert got.equals(
+            pq.read_table(reference.output_dir / name, columns=columns).replace_schema_metadata(None)
+        )
+    assert len(list((work / "outputs" / "runs").glob("*/*/.hydra"))) == 2  # each run its own logs

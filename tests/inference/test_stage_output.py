@@ -78,14 +78,15 @@ def test_rows_in_order_input_columns_kept_and_readable_everywhere(
 
 
 def test_output_layout_nested_names_relative_dir_and_output_inside_the_input(
-    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path
+    run_stage: StageRunner, write_parquet: WriteParquet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Equal base names in different subdirectories keep their relative paths instead of colliding.
     first = write_parquet("2024/part.parquet", words(3))
     second = write_parquet("2025/part.parquet", words(2, 3))
     inputs = first.parent.parent
-    run = run_stage(inputs, output_dir="annotated")  # relative: inside the run directory
-    out = tmp_path / "run" / "annotated"
+    monkeypatch.chdir(tmp_path / "in")
+    run = run_stage(inputs, output_dir="../annotated")  # relative: to the current directory
+    out = tmp_path / "annotated"
     assert run.output_dir == out
     assert run.report.written == [out / "2024" / "part.parquet", out / "2025" / "part.parquet"]
     assert pq.read_table(out / "2025" / "part.parquet").column("text").to_pylist() == words(2, 3)

@@ -16,6 +16,7 @@ from stage_helpers import StageRunner, WriteParquet, runtime_for, words
 
 from vnlp_batch import app
 from vnlp_batch.config.schema import AppConfig, DataConfig, ExportConfig, TaskConfig, WeightsConfig
+from vnlp_batch.corpus.errors import OutputConflictError
 
 # What the stage adds; metadata (timestamps, config) may differ between runs, annotations must not.
 COMPARED = ["id", "text", "tokens", "pos", "vnlp_status"]
@@ -77,8 +78,11 @@ def test_a_changed_input_or_configuration_is_redone(
     assert rerun.report.written == [out / "c.parquet"]
     assert rerun.output(c).column("text").to_pylist() == ["tamamen yeni bir metin", None]
 
-    # max_tokens changes which rows are annotated: every file is redone.
-    changed = run_stage(a.parent, max_tokens=3)
+    # max_tokens changes which rows are annotated: the files made without it are not replaced
+    # unasked (test_stage_overwrite.py), and with data.overwrite=true every file is redone.
+    with pytest.raises(OutputConflictError, match=r"this run: data\.max_tokens: 2000 → 3\)"):
+        run_stage(a.parent, max_tokens=3)
+    changed = run_stage(a.parent, max_tokens=3, overwrite=True)
     assert changed.report.written == [out / "a.parquet", out / "b.parquet", out / "c.parquet"]
     statuses = changed.output(c).column("vnlp_status").to_pylist()
     assert statuses[0].startswith("error:too_long") and statuses[1] == "empty"
@@ -156,11 +160,11 @@ def test_other_graphs_redo_the_file_and_the_same_graphs_skip_it(
     data = write_parquet("a.parquet", short_texts[:6])
     out = tmp_path / "out"
 
-    def run(**export: Any) -> tuple[dict[str, Any], bool]:
+    def run(overwrite: bool = False, **export: Any) -> tuple[dict[str, Any], bool]:
         """The file's recorded ONNX sha256s after a run, and whether the run skipped it."""
         cfg = AppConfig(
             task=TaskConfig("pos"),
-            data=DataConfig(path=str(data), output_dir=str(out)),
+            data=DataConfig(path=str(data), output_dir=str(out), overwrite=overwrite),
             export=ExportConfig(**export),
             runtime=runtime_for("fast"),
             weights=WeightsConfig(source="synthetic", seed=0),
@@ -176,7 +180,11 @@ def test_other_graphs_redo_the_file_and_the_same_graphs_skip_it(
 
     fp32, skipped = run()
     assert not skipped
-    int8, skipped = run(quantize="int8_dynamic")
+    # An int8 export is another configuration: refused before any work, replaced when asked to.
+    with pytest.raises(OutputConflictError, match=r"export\.quantize: none → int8_dynamic") as refused:
+        run(quantize="int8_dynamic")
+    assert getattr(refused.value, "exit_code", None) == 2
+    int8, skipped = run(overwrite=True, quantize="int8_dynamic")
     assert not skipped, "a file annotated with fp32 graphs was kept for an int8 run"
     assert int8["spucontext_pos"]["step"] != fp32["spucontext_pos"]["step"]
     # The run says what runs in which precision: the fast decoder, on int8 and fp32 graphs.
@@ -186,7 +194,7 @@ def test_other_graphs_redo_the_file_and_the_same_graphs_skip_it(
     )
     again, skipped = run(quantize="int8_dynamic")
     assert skipped and again == int8
-    opset17, skipped = run(opset=17)
+    opset17, skipped = run(overwrite=True, opset=17)
     assert not skipped, "a file annotated with opset-13 graphs was kept for an opset-17 run"
     assert opset17["spucontext_pos"]["step"] not in (
         fp32["spucontext_pos"]["step"],

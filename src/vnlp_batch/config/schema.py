@@ -6,6 +6,7 @@ Enums: OmegaConf's own enum error is several lines and names the Python type, no
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -71,7 +72,11 @@ class DataConfig:
     path: str = "sample"  # a Parquet file, a directory, a glob, or "sample" for the bundled corpus
     text_column: str = "text"
     id_column: str | None = None
-    output_dir: str = "annotated"  # relative paths are resolved inside the run directory
+    # None: outputs/annotated/<input>-<hash>/<task plan> (preflight.default_output_dir), the same place
+    # for the same command so that rerunning it resumes; a relative path is relative to the current
+    # directory, like the default.
+    output_dir: str | None = None
+    overwrite: bool = False  # replace outputs made with another configuration instead of refusing
     on_bad_file: str = "fail"
     max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
     # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
@@ -83,6 +88,8 @@ class DataConfig:
             raise ConfigError("data.path is empty; give a Parquet file, a directory, a glob or 'sample'")
         if not self.text_column:
             raise ConfigError("data.text_column is empty")
+        if self.output_dir == "":
+            raise ConfigError("data.output_dir is empty; give a directory, or null for the default")
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
         if self.max_tokens < 1:
             raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
@@ -240,6 +247,7 @@ NOT_OUTPUT_KEYS: dict[str, str] = {
     "runtime.spin_wait": "how idle threads wait",
     "data.path": "the manifest keys each input file by its path and fingerprint",
     "data.output_dir": "where the outputs go",
+    "data.overwrite": "whether outputs of another configuration may be replaced",
     "data.on_bad_file": "a bad file is never recorded as done",
     "data.stale_temporary_hours": "which killed runs' temporaries are deleted",
     "stage": "which stages run",
@@ -259,6 +267,41 @@ def output_options(cfg: AppConfig, quantized: bool) -> dict[str, Any]:
     of the run is quantized)."""
     keys = OUTPUT_KEYS + (QUANTIZED_OUTPUT_KEYS if quantized else ())
     return {key: config_value(cfg, key) for key in keys}
+
+
+def unknown_keys(raw: Any, node: type = AppConfig, prefix: str = "") -> list[str]:
+    """Keys of a composed config that `node` (a dataclass) does not declare.
+
+    Hydra adds a `+key` override under `open_dict`, which lifts struct mode even on a typed node, and
+    `OmegaConf.to_object` then sets it as a plain attribute that nothing reads: `+batchsize=32` ran
+    with batch size 64. Dict fields (`weights.sha256`) take any key.
+    """
+    import typing
+
+    hints = typing.get_type_hints(node)
+    unknown = []
+    for key in raw:
+        if key not in hints:
+            unknown.append(f"{prefix}{key}")
+        elif dataclasses.is_dataclass(hints[key]):
+            unknown += unknown_keys(raw[key], hints[key], f"{prefix}{key}.")
+    return unknown
+
+
+def to_app_config(raw: Any) -> AppConfig:
+    """The validated AppConfig of a composed config (every `__post_init__` check runs); `ConfigError`
+    for a key the schema does not declare or a value it does not allow."""
+    from omegaconf import OmegaConf
+
+    unknown = unknown_keys(raw)
+    if unknown:
+        from vnlp_batch.config.overrides import closest, schema_keys
+
+        hint = closest(unknown[0], schema_keys())
+        raise ConfigError(
+            f"unknown key {unknown[0]!r}: nothing reads it" + (f"; did you mean {hint}?" if hint else "")
+        )
+    return OmegaConf.to_object(raw)
 
 
 def register_configs() -> None:

@@ -31,3 +31,8 @@ class OutputError(OSError):
     def __init__(self, message: str, errno: int | None = None) -> None:
         super().__init__(message)
         self.errno = errno  # type: ignore[misc]
+
+
+class OutputConflictError(ValueError):
+    """The output directory holds files made with another configuration; the message names the
+    directory, what is there and the two ways out (another `data.output_dir`, `data.overwrite=true`)."""

@@ -87,8 +87,11 @@ class Manifest:
         output_file: Path,
         rows: int,
         status_counts: Mapping[str, int],
+        made_with: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record `input_file` as finished and rewrite the manifest atomically."""
+        """Record `input_file` as finished and rewrite the manifest atomically; `made_with` is the
+        configuration it was made with (`vnlp_batch.resume.made_with`), kept to refuse overwriting it
+        with another."""
         output = Path(os.path.abspath(output_file))
         # Relative to the output dir, so that a moved output dir still resumes.
         recorded = output.relative_to(self.output_dir) if output.is_relative_to(self.output_dir) else output
@@ -100,6 +103,8 @@ class Manifest:
             "status_counts": {str(k): int(v) for k, v in status_counts.items()},
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        if made_with is not None:
+            entry["made_with"] = dict(made_with)
         key = input_key(input_file)
         with self._locked():
             # Re-read under the lock: other runs (array tasks on disjoint shards) may share this

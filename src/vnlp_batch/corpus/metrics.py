@@ -39,6 +39,7 @@ class RunMetrics:
         self.tokens = 0
         self.stages: dict[str, float] = {}
         self.providers: dict[str, list[str]] = {}
+        self.startup: dict[str, float] = {}  # seconds by start-up phase (vnlp_batch.startup)
         self._clock = clock
         self._started = clock()
         self._stopped: float | None = None
@@ -108,6 +109,7 @@ class RunMetrics:
                 "providers": {model: list(p) for model, p in self.providers.items()},
                 "batch_size": self.batch_size,
                 "stages": {name: round(seconds, 3) for name, seconds in self.stages.items()},
+                "startup": dict(self.startup),
             }
 
     def write(self, path: Path) -> None:
@@ -129,6 +131,8 @@ class RunMetrics:
         table.add_row("batch size", str(data["batch_size"]))
         for model, providers in data["providers"].items():
             table.add_row(f"providers: {model}", ", ".join(providers))
+        if "first_batch_at_s" in data["startup"]:
+            table.add_row("first batch after", f"{data['startup']['first_batch_at_s']:.1f} s (start-up)")
         wall = data["wall_s"]
         for name, seconds in data["stages"].items():
             share = f" ({100 * seconds / wall:.0f}%)" if wall > 0 else ""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from vnlp_batch.corpus.errors import BadFileError, MistypedTextColumnError, SchemaError
@@ -17,7 +17,7 @@ from vnlp_batch.corpus.errors import BadFileError, MistypedTextColumnError, Sche
 BATCH_READAHEAD = 4
 # pre_buffer (pyarrow's default) fetches the scanned columns of *every* row group of the file up front
 # (measured: an uncompressed 85 MB file peaked at ~90 MB); without it reads go row group by row group.
-SCAN_OPTIONS = ds.ParquetFragmentScanOptions(pre_buffer=False)
+SCAN_OPTIONS = {"pre_buffer": False}
 STRING_TYPES = "string, large_string, string_view or a dictionary of one of them"
 
 
@@ -55,15 +55,28 @@ def check_text_column(file: Path, text_column: str, id_column: str | None) -> pa
     schema = read_file_schema(file)
     available = f"available columns: {describe_columns(schema)}"
     if text_column not in schema.names:
-        raise SchemaError(f"{file}: text column {text_column!r} not found; {available}")
+        hint = text_column_hint(schema, text_column)
+        raise SchemaError(f"{file}: text column {text_column!r} not found; {available}{hint}")
     text_type = schema.field(text_column).type
     if not is_string_type(text_type):
+        hint = text_column_hint(schema, text_column)
         raise MistypedTextColumnError(
-            f"{file}: text column {text_column!r} has type {text_type}, expected {STRING_TYPES}; {available}"
+            f"{file}: text column {text_column!r} has type {text_type}, expected {STRING_TYPES}; "
+            f"{available}{hint}"
         )
     if id_column is not None and id_column not in schema.names:
-        raise SchemaError(f"{file}: id column {id_column!r} not found; {available}")
+        close = difflib.get_close_matches(id_column, schema.names, n=1)
+        hint = f"; did you mean data.id_column={close[0]}?" if close else ""
+        raise SchemaError(f"{file}: id column {id_column!r} not found; {available}{hint}")
     return schema
+
+
+def text_column_hint(schema: pa.Schema, text_column: str) -> str:
+    """`; did you mean data.text_column=<c>?` for the string column most like `text_column` (any string
+    column: a corpus's text is `content`, `body` or `sentence` as often as `text`), or "" if none."""
+    candidates = [f.name for f in schema if is_string_type(f.type) and f.name != text_column]
+    close = difflib.get_close_matches(text_column, candidates, n=1, cutoff=0.0)
+    return f"; did you mean data.text_column={close[0]}?" if close else ""
 
 
 def decode_texts(column: pa.Array) -> tuple[list[str | None], list[int]]:
@@ -95,6 +108,10 @@ def iter_record_batches(
     the columns (all by default). A file found corrupt while streaming raises `BadFileError` naming
     it and the number of rows already delivered.
     """
+    # Imported here: pyarrow.dataset imports pandas (0.2 s), which checking files' footers, as every
+    # run does before it loads a model, never needs.
+    import pyarrow.dataset as ds
+
     if batch_rows < 1:
         raise ValueError(f"batch_rows={batch_rows} must be >= 1")
     try:
@@ -115,7 +132,7 @@ def iter_record_batches(
         batch_size=batch_rows,
         batch_readahead=BATCH_READAHEAD,
         fragment_readahead=1,
-        fragment_scan_options=SCAN_OPTIONS,
+        fragment_scan_options=ds.ParquetFragmentScanOptions(**SCAN_OPTIONS),
         use_threads=False,
     )
     rows = 0

@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,14 +22,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from vnlp_batch.config.schema import AppConfig, output_options
+from vnlp_batch import startup, vnlp_env
+from vnlp_batch.config.schema import AppConfig
 from vnlp_batch.corpus.discover import discover_inputs
-from vnlp_batch.corpus.errors import BadFileError, SchemaError
-from vnlp_batch.corpus.manifest import Manifest, config_hash
+from vnlp_batch.corpus.errors import BadFileError
+from vnlp_batch.corpus.manifest import Manifest
 from vnlp_batch.corpus.metrics import RunMetrics
 from vnlp_batch.corpus.progress import RunProgress
-from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
-from vnlp_batch.corpus.schema import OUTPUT_SCHEMA_VERSION, output_schema
+from vnlp_batch.corpus.schema import output_schema
 from vnlp_batch.corpus.writer import (
     AnnotatedFileWriter,
     check_writable,
@@ -40,7 +41,11 @@ from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotato
 from vnlp_batch.inference.loader import DecoderBatch
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
+from vnlp_batch.preflight import check_input_file, output_dir_for, refuse_other_configurations
+from vnlp_batch.resume import made_with, resume_key
 from vnlp_batch.stopping import StopOnSignal, Stopped
+
+__all__ = ["InferenceReport", "inputs_for", "output_dir_for", "plan_for", "run_inference"]
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +70,6 @@ def plan_for(task: str, model: str, models: dict[str, LoadedModel]) -> Plan:
     if task == "all" and model != "auto":
         chosen[models[model].spec.task] = model
     return Plan(**chosen)
-
-
-def output_dir_for(cfg: AppConfig) -> Path:
-    """Where annotated files go: `data.output_dir`, relative to the run directory unless absolute."""
-    output_dir = Path(cfg.data.output_dir)
-    return output_dir if output_dir.is_absolute() else Path(cfg.run_dir) / output_dir
 
 
 def inputs_for(cfg: AppConfig) -> list[Path]:
@@ -111,11 +110,16 @@ def _run(
     remove_stale_temporaries(output_dir, max_age_hours=cfg.data.stale_temporary_hours)
     report = InferenceReport(output_dir)
     manifest = Manifest.load(output_dir)
-    if not cfg.resume:
-        manifest.forget_all()
-    run_hash = config_hash(_output_relevant_config(cfg, models))
     root = inputs_root_for(inputs)
     checked = _check_inputs(cfg, inputs, plan, report)
+    configuration = made_with(asdict(cfg), {t: getattr(plan, t) for t in plan.tasks})
+    if not cfg.data.overwrite:
+        refuse_other_configurations(
+            manifest, [output_path_for(f, root, output_dir) for f in inputs], configuration
+        )
+    if not cfg.resume:
+        manifest.forget_all()
+    run_hash = _resume_key(cfg, models)
     todo = [
         f
         for f, (fingerprint, _) in checked.items()
@@ -126,8 +130,11 @@ def _run(
     if todo:
         opener.ahead(todo[0])  # read while the models warm up
     annotator = Annotator(plan, models)
+    startup.lap("stage checks")
     annotator.warm_up()  # part of loading: the throughput clock below measures annotation only
+    startup.lap("warm-up")
     metrics = RunMetrics(batch_size=cfg.batch_size)
+    metrics.startup = startup.snapshot()
     for name, model in models.items():
         metrics.set_providers(name, model.providers)
     total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
@@ -167,7 +174,9 @@ def _run(
             except BadFileError as exc:
                 _bad_file(cfg, report, file, exc)
                 continue
-            manifest.mark_done(file, fingerprint, run_hash, target, fingerprint["rows"], counts)
+            manifest.mark_done(
+                file, fingerprint, run_hash, target, fingerprint["rows"], counts, configuration
+            )
             report.written.append(target)
             report.rows_done += fingerprint["rows"]
             for status, count in counts.items():
@@ -207,16 +216,9 @@ def _check_inputs(
     checked: dict[Path, tuple[dict[str, int], pa.Schema]] = {}
     for file in inputs:
         try:
-            fingerprint = file_fingerprint(file)
-            schema = check_text_column(file, cfg.data.text_column, cfg.data.id_column)
+            checked[file] = check_input_file(cfg, file, plan.tasks, charner=plan.ner == "charner")
         except BadFileError as exc:
             _bad_file(cfg, report, file, exc)
-            continue
-        try:
-            output_schema(schema, plan.tasks, charner=plan.ner == "charner")
-        except SchemaError as exc:
-            raise SchemaError(f"{file}: {exc}") from exc
-        checked[file] = (fingerprint, schema)
     return checked
 
 
@@ -227,17 +229,17 @@ def _bad_file(cfg: AppConfig, report: InferenceReport, file: Path, exc: Exceptio
     log.error("%s (skipped: data.on_bad_file=skip)", exc)
 
 
-def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> dict[str, Any]:
-    """What the resume key hashes: everything that changes an output byte (see OUTPUT_KEYS)."""
+def _resume_key(cfg: AppConfig, models: dict[str, LoadedModel]) -> str:
+    """The resume key of the loaded sessions (`preflight.expected_resume_key` predicts it)."""
     quantized = any(
         graph.metadata.quantization != "none" for model in models.values() for graph in model.graphs.values()
     )
-    return {
-        "output_schema": OUTPUT_SCHEMA_VERSION,
-        "options": output_options(cfg, quantized),
-        "graphs": {name: model.sha256 for name, model in models.items()},
-        "providers": {name: model.providers[0] for name, model in models.items()},
-    }
+    return resume_key(
+        cfg,
+        {name: model.sha256 for name, model in models.items()},
+        {name: model.providers[0] for name, model in models.items()},
+        quantized,
+    )
 
 
 def _annotate_file(
@@ -284,8 +286,17 @@ def _annotate_batch(batch: DecoderBatch, annotator: Annotator, metrics: RunMetri
     live = [i for i, s in enumerate(batch.status) if s is None]
     rows: dict[int, tuple] = {}
     if live:  # a batch of only empty or too-long rows has nothing to decode (0-row graph runs abort)
+        first = "first_batch_at_s" not in metrics.startup
+        if first:  # start-up ends: the rest of the time before it was the first file's reading
+            startup.lap("first file")
+            if vnlp_env.import_seconds is not None:
+                startup.record("tensorflow import (on another thread)", vnlp_env.import_seconds)
+            metrics.startup = {**startup.snapshot(), "first_batch_at_s": round(startup.age(), 3)}
+        started = time.perf_counter()
         with metrics.stage("decode"):
             result = annotator.annotate([batch.texts[i] for i in live], [batch.tokens[i] for i in live])
+        if first:
+            metrics.startup["first batch"] = round(time.perf_counter() - started, 3)
         for j, i in enumerate(live):
             rows[int(batch.positions[i])] = (
                 batch.tokens[i],

@@ -10,12 +10,9 @@ from vnlp_batch.models.spec import ModelSpec
 
 
 def vnlp_package_dir() -> Path:
-    from vnlp_batch.vnlp_env import check_vnlp
+    from vnlp_batch.vnlp_env import vnlp_package_dir
 
-    check_vnlp()
-    import vnlp
-
-    return Path(vnlp.__file__).parent
+    return vnlp_package_dir()  # without importing VNLP, which imports TensorFlow
 
 
 @cache
