@@ -17,7 +17,7 @@ import pytest
 from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries, words
 
 from vnlp_batch.corpus.manifest import Manifest
-from vnlp_batch.corpus.writer import host_tag, temporary_path
+from vnlp_batch.files import host_tag, temporary_path
 
 BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the kill lands mid-file
 TIMEOUT_S = 300.0

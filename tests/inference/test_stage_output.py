@@ -16,7 +16,7 @@ from stage_helpers import StageRunner, WriteParquet, texts_table, words
 from vnlp.tokenizer import TreebankWordTokenize
 
 from vnlp_batch.corpus.schema import output_schema
-from vnlp_batch.weights.vnlp_format import sha256_file
+from vnlp_batch.files import sha256_file
 
 
 def rich_table(texts: list[str | None]) -> pa.Table:

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.weights import calibration
 from vnlp_batch.weights.calibration import GroupStats, group_stats
 from vnlp_batch.weights.synthetic import draw_model_weights, draws_sha256, ensure_synthetic_weights
-from vnlp_batch.weights.vnlp_format import read_weights_file, sha256_file
+from vnlp_batch.weights.vnlp_format import read_weights_file
 
 HELD_OUT = 200  # calibration reads the corpus from its start; diversity is measured on the rest
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vnlp_batch.files import sha256_digest
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, VNLP_BASE_URL
 
 TASKS = (*TASK_DEFAULTS, "all")
@@ -169,12 +170,10 @@ class WeightsConfig:
                 raise ConfigError(f"weights.dir={self.dir!r}: no such directory")
         self.sha256 = _file_names(self.sha256)
         for name, digest in self.sha256.items():
-            if (
-                not isinstance(digest, str)
-                or len(digest) != 64
-                or any(c not in "0123456789abcdef" for c in digest.lower())
-            ):
-                raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest")
+            try:
+                sha256_digest(digest)  # a YAML digest of digits only arrives as an int
+            except (ValueError, AttributeError):
+                raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest") from None
 
 
 @dataclass

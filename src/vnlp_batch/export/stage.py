@@ -25,12 +25,12 @@ from vnlp_batch.config.schema import ExportConfig, RuntimeConfig
 from vnlp_batch.export import cache
 from vnlp_batch.export.metadata import SCHEMA_VERSION, OnnxMetadata, read_metadata, write_metadata
 from vnlp_batch.export.verify import Parity, compare, run_session, verification_batch
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.labels import group_labels, vnlp_package_dir
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.runtime.sessions import make_session
 from vnlp_batch.vnlp_env import VNLP_VERSION
 from vnlp_batch.weights.sources import WeightSet
-from vnlp_batch.weights.vnlp_format import sha256_file
 
 log = logging.getLogger(__name__)
 

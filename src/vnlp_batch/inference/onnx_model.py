@@ -11,6 +11,7 @@ import numpy as np
 
 from vnlp_batch.config.schema import RuntimeConfig
 from vnlp_batch.export.metadata import OnnxMetadata, read_metadata
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.runtime import lanes
@@ -36,8 +37,6 @@ class OnnxModel:
 
         meta = read_metadata(path)  # refuses files without valid metadata
         session = make_session(path, runtime)
-        from vnlp_batch.weights.vnlp_format import sha256_file
-
         names = [i.name for i in session.get_inputs()]
         dtypes = [
             np.dtype(np.int32 if i.type == "tensor(int32)" else np.float32) for i in session.get_inputs()

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from vnlp_batch.config.schema import WeightsConfig
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.spec import ModelSpec
-from vnlp_batch.weights.vnlp_format import sha256_file
 
 
 @dataclass(frozen=True)

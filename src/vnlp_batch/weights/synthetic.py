@@ -18,16 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vnlp_batch.files import atomic_write_text, file_lock
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.weights import calibration
 from vnlp_batch.weights.vnlp_format import write_matrix_file, write_weights_file
@@ -141,27 +140,8 @@ def _record(directory: Path, seed: int, model: str, stats: list[dict[str, Any]])
     (the test session builds its cache in parallel workers), and a manifest read before it wrote would
     drop its entries.
     """
-    with _locked(directory):
+    with file_lock(directory / ".calibration.json.lock"):
         manifest = _read_manifest(directory, seed)
         manifest["models"][model] = stats
-        tmp = directory / "calibration.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2))
-        tmp.replace(directory / "calibration.json")
+        atomic_write_text(directory / "calibration.json", json.dumps(manifest, indent=2))
     return manifest
-
-
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """An exclusive flock on `directory` itself (no lock file among VNLP's files); none where the
-    platform has no flock."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
