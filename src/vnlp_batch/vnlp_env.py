@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 from types import ModuleType
 
 VNLP_VERSION = "0.2.4"
@@ -55,3 +56,11 @@ def check_vnlp() -> None:
             f"pip install --no-deps vngrs-nlp=={VNLP_VERSION}"
         )
     tensorflow()
+
+
+def vnlp_package_dir() -> Path:
+    """The installed `vnlp` package's directory (VNLP's resource files are inside it)."""
+    check_vnlp()
+    import vnlp
+
+    return Path(vnlp.__file__).parent

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vnlp_batch.inference.padded import WINDOW, PaddedStack, groups, real_rows
+from vnlp_batch.featurize.windows import WINDOW
+from vnlp_batch.inference.padded import PaddedStack, groups, real_rows
 
 WIDTH, UNITS = 6, 5
 

@@ -26,7 +26,8 @@ from vnlp_batch.export import cache
 from vnlp_batch.export.metadata import SCHEMA_VERSION, OnnxMetadata, read_metadata, write_metadata
 from vnlp_batch.export.verify import Parity, compare, run_session, verification_batch
 from vnlp_batch.files import sha256_file
-from vnlp_batch.models.labels import group_labels, vnlp_package_dir
+from vnlp_batch.models.labels import group_labels
+from vnlp_batch.models.resources import vnlp_resource
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.runtime.sessions import make_session
 from vnlp_batch.vnlp_env import VNLP_VERSION
@@ -138,7 +139,6 @@ def build_metadata(
     from vnlp_batch.models.keras_build import hyperparameters
 
     labels = group_labels(spec)
-    package = vnlp_package_dir()
     return OnnxMetadata(
         schema_version=SCHEMA_VERSION,
         task=spec.task,
@@ -162,7 +162,7 @@ def build_metadata(
         hyperparameters={
             k: v if isinstance(v, (int, float, str)) else str(v) for k, v in hyperparameters(spec).items()
         },
-        resources_sha256={r: sha256_file(package / r) for r in spec.resources},
+        resources_sha256={r: sha256_file(vnlp_resource(r)) for r in spec.resources},
         weights_sha256=weights.sha256(spec),
         weights_provenance=weights.provenance,
         opset=export.opset,

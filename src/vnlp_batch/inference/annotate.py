@@ -16,10 +16,11 @@ from vnlp_batch.featurize import charner as charner_features
 from vnlp_batch.featurize import sentiment as sentiment_features
 from vnlp_batch.featurize.candidates import deterministic_generator, sentence_candidates
 from vnlp_batch.featurize.stemmer import stemmer_inputs
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.inference import autoregressive
 from vnlp_batch.inference.onnx_model import LoadedModel
 
-DP_CHUNK = 40  # VNLP's DP models read at most 40 tokens; longer sentences are parsed in chunks of 40
+DP_CHUNK = WINDOW  # VNLP's DP models read at most 40 tokens; longer sentences are parsed in chunks
 STATUS_OK = "ok"
 STATUS_DP_CHUNKED = "ok:dp_chunked"
 
@@ -130,13 +131,14 @@ class Annotator:
         return analyses
 
     def _charner(self, texts: Sequence[str], result: BatchResult) -> None:
-        from vnlp.tokenizer import WordPunctTokenize
+        from vnlp_batch.vnlp_env import vnlp_module
 
+        word_punct_tokenize = vnlp_module("tokenizer").WordPunctTokenize
         model, labels = self.models["charner"], self.models["charner"].metadata.labels("ner")
         leaves, owners = [], []
         ner_tokens: list[list[str] | None] = []
         for row, text in enumerate(texts):
-            tokens = WordPunctTokenize(text)
+            tokens = word_punct_tokenize(text)
             ner_tokens.append(tokens)
             try:
                 parts = charner_features.split_for_length(tokens)

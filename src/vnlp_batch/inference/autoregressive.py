@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vnlp_batch.featurize import spucontext, treestack
-from vnlp_batch.models.decompose import WINDOW
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.models.spec import ModelSpec
 
 _WINDOW = np.arange(WINDOW)

@@ -16,8 +16,9 @@ import numpy as np
 
 from vnlp_batch.featurize import spucontext, treestack
 from vnlp_batch.featurize.stemmer import stemmer_inputs
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.inference.distinct import distinct_rows
-from vnlp_batch.inference.padded import WINDOW, PaddedStack, real_rows
+from vnlp_batch.inference.padded import PaddedStack, real_rows
 from vnlp_batch.models.spec import ModelSpec
 
 _WINDOW = np.arange(WINDOW)

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.inference.distinct import distinct_rows
-from vnlp_batch.models.decompose import PADDING, WINDOW
+from vnlp_batch.models.decompose import PADDING
 
 _EYE = np.eye(WINDOW, dtype=np.float32)
 CHUNK = 1024  # windows per graph call: bounds the gathered (rows, L, width) block

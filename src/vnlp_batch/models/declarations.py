@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from vnlp_batch.models.resources import (
+    CHARNER_CHARS,
+    DP_LABELS,
+    NER_LABELS,
+    POS_LABELS,
+    SPU_MODEL,
+    STEMMER_CHARS,
+    STEMMER_LEXICA,
+    STEMMER_TAGS,
+    TB_WORDS,
+)
 from vnlp_batch.models.spec import Embedding, ModelSpec, OutputGroup
+from vnlp_batch.vnlp_env import vnlp_module
 
 # Where VNLP downloads its `*_prod.weights` and `.matrix` files from (its modules' `*_LINK`
 # constants are this URL followed by the file name): the default of `weights.base_url`.
@@ -16,19 +28,6 @@ VNLP_BASE_URL = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
 
 SPU_MATRIX = "SPUTokenized_word_embedding_16k.matrix"
 TB_MATRIX = "TBWTokenized_word_embedding.matrix"
-
-POS_LABELS = "part_of_speech_tagger/resources/PoS_label_tokenizer.json"
-NER_LABELS = "named_entity_recognizer/resources/NER_label_tokenizer.json"
-DP_LABELS = "dependency_parser/resources/DP_label_tokenizer.json"
-SPU_MODEL = "resources/SPU_word_tokenizer_16k.model"
-TB_WORDS = "resources/TB_word_tokenizer.json"
-STEMMER_CHARS = "stemmer_morph_analyzer/resources/Stemmer_char_tokenizer.json"
-STEMMER_TAGS = "stemmer_morph_analyzer/resources/Stemmer_morph_tag_tokenizer.json"
-STEMMER_LEXICA = (
-    "stemmer_morph_analyzer/resources/ExactLookup.txt",
-    "stemmer_morph_analyzer/resources/StemListWithFlags_v2.txt",
-    "stemmer_morph_analyzer/resources/Suffixes&Tags.txt",
-)
 
 # The SPUContext family shares one builder signature.
 _SPU_CONTEXT_ARGS = (
@@ -52,9 +51,8 @@ def _keras_vocab_size(path_constant: str):
     """VNLP computes the stemmer's vocab sizes inside __init__ from its tokenizer JSONs; so do we."""
 
     def size(module: ModuleType) -> int:
-        from vnlp.utils import load_keras_tokenizer
-
-        return len(load_keras_tokenizer(getattr(module, path_constant)).word_index) + 1
+        tokenizer = vnlp_module("utils").load_keras_tokenizer(getattr(module, path_constant))
+        return len(tokenizer.word_index) + 1
 
     return size
 
@@ -202,7 +200,7 @@ CHARNER = ModelSpec(
     output_groups=(OutputGroup("ner", 0, 5, reserved_zero=True),),
     decoding="per_char",
     label_tokenizer=NER_LABELS,
-    resources=("named_entity_recognizer/resources/CharNER_char_tokenizer.json", NER_LABELS),
+    resources=(CHARNER_CHARS, NER_LABELS),
     hyperparameters=("CHAR_VOCAB_SIZE", "SEQ_LEN_MAX", "PADDING_STRAT"),
 )
 

@@ -30,10 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.vnlp_env import tensorflow
-
-WINDOW = 40
 
 # The padding row of each window input that carries encodings: VNLP pads windows with all-zero rows,
 # which reach the stack as the encoder's output for the zero row — (encoder role, output index).

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
+from vnlp_batch.models.resources import vnlp_resource
 from vnlp_batch.models.spec import ModelSpec
-
-
-def vnlp_package_dir() -> Path:
-    from vnlp_batch.vnlp_env import check_vnlp
-
-    check_vnlp()
-    import vnlp
-
-    return Path(vnlp.__file__).parent
 
 
 @cache
 def _tokenizer_vocabulary(resource: str) -> tuple[str, ...]:
     # VNLP's Keras tokenizer JSON: index 0 is reserved and decodes to ''.
-    config = json.loads((vnlp_package_dir() / resource).read_text())["config"]
+    config = json.loads(vnlp_resource(resource).read_text())["config"]
     index_word = json.loads(config["index_word"])
     return ("", *(index_word[str(i)] for i in range(1, len(index_word) + 1)))
 

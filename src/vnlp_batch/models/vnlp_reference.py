@@ -50,9 +50,7 @@ def _module(spec_module: str) -> ModuleType:
 
 @cache
 def _keras_tokenizer(path: str):
-    from vnlp.utils import load_keras_tokenizer
-
-    return load_keras_tokenizer(path)
+    return vnlp_module("utils").load_keras_tokenizer(path)
 
 
 def group_argmax(spec: ModelSpec, row: np.ndarray) -> tuple[int, ...]:
@@ -185,9 +183,10 @@ def sentiment_inputs(spec: ModelSpec, text: str) -> np.ndarray:
 
 def tokenize(spec: ModelSpec, text: str) -> list[str]:
     """The tokenizer VNLP's class for `spec` applies to raw text."""
-    from vnlp.tokenizer import TreebankWordTokenize, WordPunctTokenize
-
-    return WordPunctTokenize(text) if spec.name == "charner" else TreebankWordTokenize(text)
+    tokenizer = vnlp_module("tokenizer")
+    return (
+        tokenizer.WordPunctTokenize(text) if spec.name == "charner" else tokenizer.TreebankWordTokenize(text)
+    )
 
 
 def sample_sentences(spec: ModelSpec, texts: Sequence[str], budget: int, seed: int = 0) -> list[Sentence]:
