@@ -185,7 +185,8 @@ def add_upstream(setup: Setup, batches: Sequence[Batch], name: str) -> None:
     """Stemmer analyses (and TreeStack PoS) for the TreeStack models, computed with the fast decoders."""
     if name not in ("treestack_pos", "treestack_dp"):
         return
-    from vnlp_batch.inference.annotate import Annotator, Plan
+    from vnlp_batch.inference.annotate import Annotator
+    from vnlp_batch.models.planning import Plan
 
     models = {"stemmer": setup.model("stemmer", "fast")}
     plan = Plan(morph="stemmer")
@@ -227,7 +228,8 @@ def run_model(annotator, name: str, batch: Batch):
 
 
 def annotator_for(models: dict, name: str):
-    from vnlp_batch.inference.annotate import Annotator, Plan
+    from vnlp_batch.inference.annotate import Annotator
+    from vnlp_batch.models.planning import Plan
 
     plan = Plan(morph="stemmer") if name == "stemmer" else Plan()
     return Annotator(plan, {name: models[name]})

@@ -6,8 +6,7 @@ import logging
 from pathlib import Path
 
 from vnlp_batch.config.schema import AppConfig
-from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
-from vnlp_batch.models.spec import ModelSpec
+from vnlp_batch.models.planning import models_for, plan_for
 
 log = logging.getLogger("vnlp_batch")
 
@@ -15,25 +14,6 @@ SYNTHETIC_WARNING = (
     "weights=synthetic: every label in this run comes from SYNTHETIC seeded weights. They exercise the "
     "pipeline; they are not linguistic results."
 )
-
-
-def models_for(task: str, model: str) -> list[ModelSpec]:
-    """The models a run needs, upstream models first (TreeStackDP pulls in the stemmer and TreeStackPoS)."""
-    chosen = dict(TASK_DEFAULTS) if task == "all" else {task: TASK_DEFAULTS[task]}
-    if model != "auto":
-        chosen[MODELS[model].task] = model
-    ordered: list[ModelSpec] = []
-
-    def add(name: str) -> None:
-        spec = MODELS[name]
-        for upstream in spec.needs:
-            add(upstream)
-        if spec not in ordered:
-            ordered.append(spec)
-
-    for name in chosen.values():
-        add(name)
-    return ordered
 
 
 def run(cfg: AppConfig) -> int:
@@ -113,7 +93,7 @@ def _infer(
 ) -> int:
     from vnlp_batch.inference.onnx_model import LoadedModel
     from vnlp_batch.inference.opener import FileOpener
-    from vnlp_batch.inference.stage import inputs_for, plan_for, run_inference
+    from vnlp_batch.inference.stage import inputs_for, run_inference
 
     rows = max(cfg.batch_size * 16, 1024)
     with FileOpener(cfg) as opener:
@@ -121,7 +101,7 @@ def _infer(
         for first in inputs_for(cfg)[:1]:
             opener.ahead(first)
         models = {name: LoadedModel.load(paths, cfg.runtime, max_rows=rows) for name, paths in graphs.items()}
-        plan = plan_for(task, model, models)
+        plan = plan_for(task, model)
         report = run_inference(cfg, models, plan, provenance, opener)
     _summarize(report, provenance)
     return 1 if report.bad_files else 0

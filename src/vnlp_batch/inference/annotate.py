@@ -19,25 +19,11 @@ from vnlp_batch.featurize.stemmer import stemmer_inputs
 from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.inference import autoregressive
 from vnlp_batch.inference.onnx_model import LoadedModel
+from vnlp_batch.models.planning import Plan
 
 DP_CHUNK = WINDOW  # VNLP's DP models read at most 40 tokens; longer sentences are parsed in chunks
 STATUS_OK = "ok"
 STATUS_DP_CHUNKED = "ok:dp_chunked"
-
-
-@dataclass
-class Plan:
-    """Which model serves each task of the run, and the upstream models they need."""
-
-    morph: str | None = None
-    pos: str | None = None
-    ner: str | None = None
-    dep: str | None = None
-    sentiment: str | None = None
-
-    @property
-    def tasks(self) -> list[str]:
-        return [t for t in ("morph", "pos", "ner", "dep", "sentiment") if getattr(self, t)]
 
 
 @dataclass

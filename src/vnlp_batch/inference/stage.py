@@ -36,10 +36,11 @@ from vnlp_batch.corpus.writer import (
     output_path_for,
     remove_stale_temporaries,
 )
-from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult, Plan
+from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult
 from vnlp_batch.inference.loader import DecoderBatch
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
+from vnlp_batch.models.planning import Plan
 from vnlp_batch.stopping import StopOnSignal, Stopped
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,6 @@ class InferenceReport:
     rows_done: int = 0  # rows of the input files finished, by this run or an earlier one
     metrics: dict[str, Any] = field(default_factory=dict)
     summary: Any = None  # rich Table of the metrics
-
-
-def plan_for(task: str, model: str, models: dict[str, LoadedModel]) -> Plan:
-    """Which loaded model answers each task (the caller resolved defaults and upstream models)."""
-    from vnlp_batch.app import models_for
-
-    chosen = {spec.task: spec.name for spec in models_for(task, model) if task in ("all", spec.task)}
-    if task == "all" and model != "auto":
-        chosen[models[model].spec.task] = model
-    return Plan(**chosen)
 
 
 def output_dir_for(cfg: AppConfig) -> Path:
