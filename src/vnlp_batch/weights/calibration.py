@@ -33,6 +33,7 @@ import numpy as np
 
 from vnlp_batch.models import vnlp_reference as ref
 from vnlp_batch.models.spec import ModelSpec, OutputGroup
+from vnlp_batch.weights.draws import GENERATOR_VERSION, draw_model_weights, draws_sha256
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +111,13 @@ def _table(seed: int) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {"models": {}}
 
 
-def stored(seed: int, model: str, draws_sha256: str) -> Calibration | None:
-    """The stored calibration of `model` for `seed`, if one was computed for exactly these draws."""
+def stored(seed: int, model: str, draws_digest: str) -> Calibration | None:
+    """The stored calibration of `model` for `seed`, if one was computed for exactly the draws whose
+    `draws_sha256` is `draws_digest`."""
     entry = _table(seed)["models"].get(model)
     if entry is None:
         return None
-    if entry["draws_sha256"] != draws_sha256:
+    if entry["draws_sha256"] != draws_digest:
         log.warning(
             "%s: the stored calibration was computed for other drawn weights; calibrating again "
             "(run `python -m vnlp_batch.weights.calibration` to update the table)",
@@ -340,7 +342,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from vnlp_batch.corpus.sample import read_sample_sentences
     from vnlp_batch.models.declarations import MODELS
-    from vnlp_batch.weights.synthetic import GENERATOR_VERSION, draw_model_weights, draws_sha256
 
     parser = argparse.ArgumentParser(
         prog="python -m vnlp_batch.weights.calibration", description=main.__doc__
