@@ -281,11 +281,12 @@ def _keras_model(spec: ModelSpec, weights: WeightSet) -> Any:
 def _convert(
     spec: ModelSpec, keras_model: Any, meta: OnnxMetadata, export: ExportConfig, staging: Path
 ) -> list[GraphReport]:
-    """Write the monolithic graph and the fast graphs (models/decompose.py) of `keras_model`."""
+    """Write the monolithic graph and the fast graphs (its component's cut) of `keras_model`."""
     from vnlp_batch.export.convert import keras_to_onnx
-    from vnlp_batch.models.decompose import Graph, fast_graphs
+    from vnlp_batch.models.decompose import Graph
 
-    graphs = [Graph("monolithic", keras_model, spec.inputs, ("probs",)), *fast_graphs(spec, keras_model)]
+    fast = spec.component.fast_graphs(keras_model)
+    graphs = [Graph("monolithic", keras_model, spec.inputs, ("probs",)), *fast]
     reports = []
     for graph in graphs:
         started = time.perf_counter()
@@ -352,7 +353,6 @@ def _verification_inputs(
 
 def _paths(spec: ModelSpec, graphs: dict[str, Path], runtime: RuntimeConfig) -> dict[str, Compute]:
     """The model's output from its monolithic graph, and from its fast graphs composed (if it has any)."""
-    from vnlp_batch.inference.fast import FAST
     from vnlp_batch.inference.onnx_model import OnnxModel
 
     monolithic = make_session(graphs["monolithic"], runtime)
@@ -361,7 +361,7 @@ def _paths(spec: ModelSpec, graphs: dict[str, Path], runtime: RuntimeConfig) -> 
         runners = {
             role: OnnxModel.load(path, runtime) for role, path in graphs.items() if role != "monolithic"
         }
-        paths["fast"] = FAST[spec.family](spec, runners).probs_from_rows
+        paths["fast"] = spec.component.fast_decoder(spec, runners).probs_from_rows
     return paths
 
 

@@ -90,13 +90,12 @@ class LoadedModel:
 
     @classmethod
     def load(cls, paths: dict[str, Path], runtime: RuntimeConfig, max_rows: int = 4096) -> LoadedModel:
-        from vnlp_batch.inference.fast import FAST
-
         # The whole-model graph materialises every row's 81-word (stemmer: 80 × 15-char) context:
         # ~6 MB a row for the stemmer, so 256 rows a call keeps it to ~1.5 GB.
         monolithic = OnnxModel.load(paths["monolithic"], runtime, min(max_rows, 256))
         spec = monolithic.spec
-        fast = runtime.decoder == "fast" and spec.family in FAST and len(paths) > 1
+        decodes_fast = spec.component.fast_decoder is not None
+        fast = runtime.decoder == "fast" and decodes_fast and len(paths) > 1
         graphs = {"monolithic": monolithic}
         if fast:
             graphs.update(
@@ -107,7 +106,7 @@ class LoadedModel:
                 }
             )
         loaded = cls(spec, monolithic.metadata, graphs, "fast" if fast else "monolithic")
-        if runtime.decoder == "fast" and spec.family in FAST and not fast:
+        if runtime.decoder == "fast" and decodes_fast and not fast:
             log.warning(
                 "%s: no fast graphs given (only %s), decoding with the monolithic graph",
                 spec.name,
@@ -139,15 +138,13 @@ class LoadedModel:
     def sha256(self) -> dict[str, str]:
         return {role: g.sha256 for role, g in self.graphs.items()}
 
-    def fast(self):
+    def fast(self) -> Any:
         """The fast decoder over this model's graphs (None when decoding monolithically).
 
         One per loaded model: it holds the padding-state tables, built on first use."""
-        from vnlp_batch.inference.fast import FAST
-
         if self.decoder != "fast":
             return None
         if self._fast is None:
             graphs = {r: g for r, g in self.graphs.items() if r != "monolithic"}
-            self._fast = FAST[self.spec.family](self.spec, graphs)
+            self._fast = self.spec.component.fast_decoder(self.spec, graphs)
         return self._fast

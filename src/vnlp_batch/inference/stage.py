@@ -204,7 +204,7 @@ def _check_inputs(
             _bad_file(cfg, report, file, exc)
             continue
         try:
-            output_schema(schema, plan.tasks, charner=plan.ner == "charner")
+            output_schema(schema, plan.tasks, charner=plan.own_tokens)
         except SchemaError as exc:
             raise SchemaError(f"{file}: {exc}") from exc
         checked[file] = (fingerprint, schema)
@@ -234,7 +234,7 @@ def _output_relevant_config(cfg: AppConfig, models: dict[str, LoadedModel]) -> d
 def _annotate_file(
     cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress, stop
 ) -> dict[str, int]:
-    out_schema = output_schema(schema, plan.tasks, charner=plan.ner == "charner")
+    out_schema = output_schema(schema, plan.tasks, charner=plan.own_tokens)
     file_metadata = {
         "vnlp_batch.version": _version(),
         "vnlp_batch.models": json.dumps({t: getattr(plan, t) for t in plan.tasks}),

@@ -29,6 +29,12 @@ class Plan:
         """The model whose output is written as `task`'s columns (None: the run has no such task)."""
         return getattr(self, task)
 
+    @property
+    def own_tokens(self) -> bool:
+        """True when a chosen model labels tokens of its own (CharNER's WordPunct tokens), which the
+        output then holds beside the Treebank `tokens`."""
+        return any(MODELS[name].component.own_tokens for name in map(self.model_for, self.tasks) if name)
+
 
 def upstream_first(names: Iterable[str]) -> list[str]:
     """`names` and the models they need, each after the models it reads (`needs`), otherwise in the
