@@ -15,11 +15,13 @@ from vnlp_batch.config.schema import (
     NOT_OUTPUT_KEYS,
     OUTPUT_KEYS,
     QUANTIZED_OUTPUT_KEYS,
+    TASKS,
     AppConfig,
     ConfigError,
     output_options,
     register_configs,
 )
+from vnlp_batch.models.declarations import MODELS
 
 
 def load(*overrides: str) -> AppConfig:
@@ -67,6 +69,19 @@ def test_bad_values_name_the_key_and_the_choices(override: str, message: str) ->
         load(override)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_task_and_model_groups_are_the_declarations() -> None:
+    """conf/task and conf/model are not files to keep in step: register_configs makes one option per
+    task and per declared model."""
+    assert not (CONF_DIR / "task").exists() and not (CONF_DIR / "model").exists()
+    for task in TASKS:
+        assert load(f"task={task}").task.name == task
+    for model in ("auto", *MODELS):
+        assert load("task=all", f"model={model}").model.name == model
+    assert load("model=treestack_pos", "task=pos", "+experiment=sample_all").model.name == "treestack_pos"
+    with pytest.raises(Exception, match="model/nope"):
+        load("model=nope")
 
 
 def test_model_must_fit_the_task() -> None:

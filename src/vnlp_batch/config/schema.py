@@ -261,8 +261,14 @@ def output_options(cfg: AppConfig, quantized: bool) -> dict[str, Any]:
 
 
 def register_configs() -> None:
-    """Register the schema so that conf/*.yaml are validated against it by Hydra."""
+    """Register the schema so that conf/*.yaml are validated against it by Hydra, and the `task` and
+    `model` groups: one option per task and per declared model, made from the declarations (there is
+    no conf/task or conf/model directory to keep in step with them)."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
     store.store(name="app_schema", node=AppConfig)
+    for task in TASKS:
+        store.store(group="task", name=task, node=TaskConfig(name=task))
+    for model in ("auto", *MODELS):  # auto: the task's default model (README, Models)
+        store.store(group="model", name=model, node=ModelConfig(name=model))
