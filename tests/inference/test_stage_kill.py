@@ -1,5 +1,5 @@
 """kill -9 in the middle of a run leaves no file under a final output name; a rerun completes the output
-with every row once, in order (SPEC §9)."""
+with every row once, in order (README, "Inference stage")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The inference stage's output files: every row in order, input columns intact, typed annotation columns,
-file-level metadata, empty rows and empty files, and metrics.json (SPEC §6)."""
+file-level metadata, empty rows and empty files, and metrics.json (README, "Inference stage")."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def test_task_all_adds_every_column_typed_with_file_metadata(
     run = run_stage(path, task="all")
 
     out = run.output(path)
-    expected_types = {  # SPEC §6, in output order
+    expected_types = {  # README, "Inference stage", in output order
         "tokens": pa.list_(pa.string()),
         "morph": pa.list_(pa.string()),
         "lemma": pa.list_(pa.string()),

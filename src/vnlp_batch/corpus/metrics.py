@@ -1,6 +1,6 @@
 """Run metrics: rows, tokens, wall time, throughput, peak memory, providers and time per stage.
 
-Every run writes them as `metrics.json` (SPEC §6) and prints `summary_table()` at the end.
+Every run writes them as `metrics.json` (README, "Inference stage") and prints `summary_table()` at the end.
 """
 
 from __future__ import annotations
