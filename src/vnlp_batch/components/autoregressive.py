@@ -9,7 +9,7 @@ inference/autoregressive.py); `Tagger` and `Parser` turn the decoded labels into
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class MonolithicRows(Protocol):
 class AutoregressiveComponent(Component):
     """A family whose model predicts token by token, reading its own earlier predictions."""
 
-    decoding: ClassVar = "autoregressive"
+    decoding = "autoregressive"
 
     def vnlp_step_inputs(
         self, spec: ModelSpec, t: int, sentence: vnlp_rows.Sentence, labels: list[tuple[int, ...]]

@@ -9,7 +9,7 @@ per-token mode); it has no fast graphs.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 class CharNer(Component):
-    decoding: ClassVar = "per_char"
+    decoding = "per_char"
     own_tokens = True
 
     def tokenize(self, text: str) -> list[str]:

@@ -7,7 +7,7 @@ probabilities averaged as VNLP does (featurize/sentiment.py). It has no fast gra
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Sentiment(Component):
-    decoding: ClassVar = "per_text"
+    decoding = "per_text"
 
     def group_labels(self, spec: ModelSpec, group: OutputGroup) -> list[str]:
         return [group.name]  # a single sigmoid: the probability of its one class

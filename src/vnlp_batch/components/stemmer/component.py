@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,7 +36,7 @@ def _roots(token: str) -> tuple[str, ...]:
 
 
 class Stemmer(Component):
-    decoding: ClassVar = "per_token"
+    decoding = "per_token"
     fast_decoder = FastStemmer
     graph_roles = ROLES
 
