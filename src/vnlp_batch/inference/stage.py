@@ -25,8 +25,6 @@ from vnlp_batch.config.schema import AppConfig, output_options
 from vnlp_batch.corpus.discover import discover_inputs
 from vnlp_batch.corpus.errors import BadFileError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest, config_hash
-from vnlp_batch.corpus.metrics import RunMetrics
-from vnlp_batch.corpus.progress import RunProgress
 from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
 from vnlp_batch.corpus.schema import OUTPUT_SCHEMA_VERSION, output_schema
 from vnlp_batch.corpus.writer import (
@@ -38,8 +36,10 @@ from vnlp_batch.corpus.writer import (
 )
 from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult
 from vnlp_batch.inference.loader import DecoderBatch
+from vnlp_batch.inference.metrics import RunMetrics
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
+from vnlp_batch.inference.progress import RunProgress
 from vnlp_batch.models.planning import Plan
 from vnlp_batch.stopping import StopOnSignal, Stopped
 
