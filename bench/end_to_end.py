@@ -27,10 +27,9 @@ TASKS = ("pos", "all")
 
 def task_models(task: str):
     """The Plan and the models the CLI itself chooses for `task=<task>` (model=auto)."""
-    from vnlp_batch.app import models_for
-    from vnlp_batch.inference.stage import plan_for
+    from vnlp_batch.models.planning import models_for, plan_for
 
-    return plan_for(task, "auto", {}), {spec.name for spec in models_for(task, "auto")}
+    return plan_for(task, "auto"), {spec.name for spec in models_for(task, "auto")}
 
 
 def cli_command(task: str, parquet: Path, batch_size: int, workdir: Path) -> list[str]:

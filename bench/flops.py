@@ -1,7 +1,7 @@
 """FLOPs of the *minimal exact* computation of each model on a set of sentences.
 
-Units follow /work/shared/vnlp-models.md §7: a GRU step with H units on an I-wide input costs
-3·H·(I + H) multiply-adds (MAC); 1 MAC = 2 FLOPs. "Minimal exact" means the least arithmetic that
+Units: a GRU step with H units on an I-wide input costs 3·H·(I + H) multiply-adds (MAC, its three
+gates' input and recurrent products); 1 MAC = 2 FLOPs. "Minimal exact" means the least arithmetic that
 still gives VNLP's outputs exactly (same operations per output element), counted as:
 
 - per-word encoders (SPUContext WORD_RNN, the stemmer's surface BiGRUs and candidate encoders,

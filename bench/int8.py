@@ -41,7 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     from vnlp_batch.config.schema import default_cache_dir
     from vnlp_batch.corpus.sample import read_sample_sentences
     from vnlp_batch.featurize.treebank import treebank_word_tokenize
-    from vnlp_batch.inference.fast import FAST
     from vnlp_batch.models.declarations import MODELS
 
     cache_dir = Path(default_cache_dir())
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     results = {}
     for name in args.models:
-        decoder = "fast" if MODELS[name].family in FAST else "monolithic"
+        decoder = "fast" if MODELS[name].component.fast_decoder is not None else "monolithic"
         batches = W.loader_batches(texts, tokens, args.batch_size)
         W.add_upstream(setups["fp32"], batches, name)
         seconds: dict[str, list[float]] = {"fp32": [], "int8": []}

@@ -233,7 +233,7 @@ def kill_once(
         tally.problems.append(f"{when}: exit {proc.returncode}, expected {GRACEFUL_EXIT[signum]}")
     if output_dir.exists():
         check_final_files(output_dir, reference, tally, when)
-    tally.landed_in_startup += "corpus.progress" not in text  # its first line comes with the first file
+    tally.landed_in_startup += "inference.progress" not in text  # its first line comes with the first file
     return False
 
 

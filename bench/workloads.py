@@ -185,7 +185,8 @@ def add_upstream(setup: Setup, batches: Sequence[Batch], name: str) -> None:
     """Stemmer analyses (and TreeStack PoS) for the TreeStack models, computed with the fast decoders."""
     if name not in ("treestack_pos", "treestack_dp"):
         return
-    from vnlp_batch.inference.annotate import Annotator, Plan
+    from vnlp_batch.inference.annotate import Annotator
+    from vnlp_batch.models.planning import Plan
 
     models = {"stemmer": setup.model("stemmer", "fast")}
     plan = Plan(morph="stemmer")
@@ -201,36 +202,19 @@ def add_upstream(setup: Setup, batches: Sequence[Batch], name: str) -> None:
         batch.pos = result.columns.get("pos")
 
 
-def run_model(annotator, name: str, batch: Batch):
-    """One batch through one model, as `Annotator.annotate` runs it."""
+def run_model(models: dict, name: str, batch: Batch):
+    """One batch through one model, as `Annotator.annotate` runs it: its component decodes the batch,
+    reading the upstream outputs the batch carries (the stemmer's analyses, then TreeStackPoS's tags)."""
+    from vnlp_batch.components.base import ModelOutput
     from vnlp_batch.inference.annotate import BatchResult
 
+    model = models[name]
     n = len(batch.texts)
     result = BatchResult(errors=[None] * n, dp_chunked=[False] * n)
-    if name == "stemmer":
-        annotator._stemmer(batch.tokens, result)
-    elif name in ("spucontext_pos", "spucontext_ner"):
-        annotator._tagger(name, batch.tokens, None, result)
-    elif name == "treestack_pos":
-        annotator._tagger(name, batch.tokens, batch.analyses, result)
-    elif name == "spucontext_dp":
-        annotator._parser(name, batch.tokens, None, None, result)
-    elif name == "treestack_dp":
-        annotator._parser(name, batch.tokens, batch.analyses, batch.pos, result)
-    elif name == "charner":
-        annotator._charner(batch.texts, result)
-    elif name == "sentiment":
-        annotator._sentiment(batch.texts, result)
-    else:
-        raise KeyError(name)
+    carried = [ModelOutput(batch.analyses or ()), ModelOutput(batch.pos or ())]
+    upstream = carried[: len(model.spec.needs)]
+    model.spec.component.annotate(model, batch.texts, batch.tokens, upstream, result, keep_probs=False)
     return result
-
-
-def annotator_for(models: dict, name: str):
-    from vnlp_batch.inference.annotate import Annotator, Plan
-
-    plan = Plan(morph="stemmer") if name == "stemmer" else Plan()
-    return Annotator(plan, {name: models[name]})
 
 
 @dataclass
@@ -243,12 +227,11 @@ class Timing:
 
 def time_batches(models: dict, name: str, batches: Sequence[Batch]) -> Timing:
     """Wall time of `batches` through model `name`, starting from cleared featurizer caches."""
-    annotator = annotator_for(models, name)
     clear_caches()
     before = cache_counts()
     start = time.perf_counter()
     for batch in batches:
-        run_model(annotator, name, batch)
+        run_model(models, name, batch)
     seconds = time.perf_counter() - start
     return Timing(
         seconds,

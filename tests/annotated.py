@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from vnlp_batch.inference.annotate import Annotator, Plan
+from vnlp_batch.inference.annotate import Annotator
+from vnlp_batch.models.planning import Plan
 
 PLANS = {
     "default": Plan(

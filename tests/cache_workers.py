@@ -31,8 +31,9 @@ def missing(cache_dir: Path, texts: Sequence[str]) -> list[str]:
     from vnlp_batch.config.schema import ExportConfig, WeightsConfig
     from vnlp_batch.export import cache
     from vnlp_batch.models.declarations import MODELS
+    from vnlp_batch.weights.draws import GENERATOR_VERSION
     from vnlp_batch.weights.sources import resolve_weights
-    from vnlp_batch.weights.synthetic import GENERATOR_VERSION, synthetic_dir
+    from vnlp_batch.weights.synthetic import synthetic_dir
 
     manifest_path = synthetic_dir(cache_dir, 0) / "calibration.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}

@@ -215,8 +215,8 @@ def test_make_export_all_exports_every_model() -> None:
     import shlex
     import shutil
 
-    from vnlp_batch.app import models_for
     from vnlp_batch.models.declarations import MODELS
+    from vnlp_batch.models.planning import models_for
 
     if shutil.which("make") is None:
         pytest.skip("no make")

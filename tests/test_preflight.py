@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -92,14 +91,12 @@ def test_input_label(path: str, label: str) -> None:
 # --- which model answers which task ----------------------------------------------------------------
 
 
-def test_planned_models_are_the_stages_plan_for_every_task_and_model() -> None:
-    from vnlp_batch.inference.stage import plan_for
-
-    loaded = {name: SimpleNamespace(spec=spec) for name, spec in MODELS.items()}
-    for task in (*TASK_DEFAULTS, "all"):
-        for model in ("auto", *(m for m in MODELS if task == "all" or MODELS[m].task == task)):
-            plan = plan_for(task, model, loaded)
-            assert preflight.planned_models(task, model) == {t: getattr(plan, t) for t in plan.tasks}
+def test_planned_models_name_the_model_answering_each_task_not_its_upstream_models() -> None:
+    # treestack_dp reads the stemmer and TreeStack PoS, but a dep run writes only dep's columns
+    assert preflight.planned_models("dep", "treestack_dp") == {"dep": "treestack_dp"}
+    planned = preflight.planned_models("all", "charner")
+    assert planned["ner"] == "charner"
+    assert planned == {**{t: m for t, m in TASK_DEFAULTS.items()}, "ner": "charner"}
 
 
 # --- input checks, before the weights, the export and any model ------------------------------------

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from vnlp_batch.corpus.metrics import RunMetrics
+from vnlp_batch.inference.metrics import RunMetrics
 from vnlp_batch.sweep import (
     COLUMNS,
     STATUS_INVALID,

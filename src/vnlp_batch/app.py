@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from vnlp_batch import startup
 from vnlp_batch.config.schema import AppConfig
-from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
-from vnlp_batch.models.spec import ModelSpec
+from vnlp_batch.models.planning import models_for, plan_for
 
 if TYPE_CHECKING:
     from vnlp_batch.preflight import Preflight
@@ -23,25 +22,6 @@ SYNTHETIC_WARNING = (
     "weights=synthetic: every label in this run comes from SYNTHETIC seeded weights. They exercise the "
     "pipeline; they are not linguistic results."
 )
-
-
-def models_for(task: str, model: str) -> list[ModelSpec]:
-    """The models a run needs, upstream models first (TreeStackDP pulls in the stemmer and TreeStackPoS)."""
-    chosen = dict(TASK_DEFAULTS) if task == "all" else {task: TASK_DEFAULTS[task]}
-    if model != "auto":
-        chosen[MODELS[model].task] = model
-    ordered: list[ModelSpec] = []
-
-    def add(name: str) -> None:
-        spec = MODELS[name]
-        for upstream in spec.needs:
-            add(upstream)
-        if spec not in ordered:
-            ordered.append(spec)
-
-    for name in chosen.values():
-        add(name)
-    return ordered
 
 
 def run(cfg: AppConfig) -> int:
@@ -171,7 +151,7 @@ def _given_onnx(cfg: AppConfig) -> tuple[dict[str, tuple[Path, Any]], str, str]:
 def _all_done(cfg: AppConfig, checked: Preflight, provenance: dict) -> int:
     """Every readable input is already annotated with this configuration: say so, write metrics.json,
     load nothing."""
-    from vnlp_batch.corpus.metrics import RunMetrics
+    from vnlp_batch.inference.metrics import RunMetrics
 
     for file in checked.checked:  # as the stage says it of each file it skips
         log.info("%s: already annotated with this configuration, skipping (resume=false redoes it)", file)
@@ -211,9 +191,9 @@ def _infer(
         startup.lap("session load")
         importing.join()
         startup.lap("waiting for imports")
-        from vnlp_batch.inference.stage import plan_for, run_inference
+        from vnlp_batch.inference.stage import run_inference
 
-        plan = plan_for(task, model, models)
+        plan = plan_for(task, model)
         report = run_inference(cfg, models, plan, provenance, opener)
     _summarize(
         report.summary, report.status_counts, report.written, report.skipped, report.bad_files, provenance

@@ -26,6 +26,7 @@ from vnlp_batch.corpus.discover import GLOB_CHARS, SAMPLE, discover_inputs
 from vnlp_batch.corpus.errors import BadFileError, InputError, OutputConflictError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest
 from vnlp_batch.models.declarations import MODELS
+from vnlp_batch.models.planning import plan_for
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.resume import describe, differences, made_with, made_with_of_file, resume_key
 
@@ -88,13 +89,9 @@ def _short_hash(text: str) -> str:
 
 
 def planned_models(task: str, model: str) -> dict[str, str]:
-    """{task: model} of a run, as `inference.stage.plan_for` plans it, without loading models."""
-    from vnlp_batch.app import models_for
-
-    chosen = {spec.task: spec.name for spec in models_for(task, model) if task in ("all", spec.task)}
-    if task == "all" and model != "auto":
-        chosen[MODELS[model].task] = model
-    return {t: chosen[t] for t in ("morph", "pos", "ner", "dep", "sentiment") if t in chosen}
+    """{task: model} of a run (`models.planning.plan_for`), for the manifest and the checks."""
+    plan = plan_for(task, model)
+    return {t: name for t in plan.tasks if (name := plan.model_for(t))}
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -131,6 +128,10 @@ def check_input_file(
     return fingerprint, schema
 
 
+def _own_tokens(models: Mapping[str, str]) -> bool:
+    return any(MODELS[name].component.own_tokens for name in models.values())
+
+
 # --- the checks before any work --------------------------------------------------------------------
 
 
@@ -161,7 +162,7 @@ def check_run(cfg: AppConfig, models: Mapping[str, str]) -> Preflight:
     bad_files: dict[str, str] = {}
     for file in inputs:
         try:
-            checked[file] = check_input_file(cfg, file, models, charner=models.get("ner") == "charner")
+            checked[file] = check_input_file(cfg, file, models, charner=_own_tokens(models))
         except BadFileError as exc:
             if cfg.data.on_bad_file == "fail":
                 raise
@@ -209,15 +210,9 @@ def refuse_other_configurations(manifest: Manifest, targets: Iterable[Path], min
 
 
 def graph_roles(spec: ModelSpec, roles: Iterable[str], decoder: str) -> list[str]:
-    """The graphs of an export that a run decodes with (`inference.onnx_model.LoadedModel.load`
-    loads these): the monolithic one, and the fast graphs when decoding fast a model that has them.
-
-    Only models with a fast decoder are exported with fast graphs (models/decompose.py), so their
-    presence says it without importing the decoders (and pandas with them); tests/test_preflight.py
-    checks this against LoadedModel for every model."""
-    roles = list(roles)
-    fast = decoder == "fast" and len(roles) > 1
-    return ["monolithic", *(r for r in roles if r != "monolithic")] if fast else ["monolithic"]
+    """The graphs of an export that a run decodes with: what `LoadedModel.load` loads (its
+    component's `roles_to_load`)."""
+    return spec.component.roles_to_load(list(roles), decoder)
 
 
 def cached_export(
@@ -248,8 +243,8 @@ def expected_resume_key(
 ) -> str | None:
     """The resume key the stage will compute once its sessions are loaded, from the export cache and
     the providers sessions will be asked for; None when an export is not cached yet."""
+    from vnlp_batch.files import sha256_file
     from vnlp_batch.runtime.sessions import session_providers
-    from vnlp_batch.weights.vnlp_format import sha256_file
 
     graphs: dict[str, dict[str, str]] = {}
     quantized = False

@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 from hydra.experimental.callback import Callback
 
+from vnlp_batch.files import atomic_open
+
 log = logging.getLogger(__name__)
 
 STATUS_OK = "ok"
@@ -148,7 +150,7 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
 def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     """`rows` as CSV with the `COLUMNS` header; providers as compact JSON ({model: [provider, ...]})."""
     path = Path(path)
-    with _atomic(path, "w", newline="") as f:
+    with atomic_open(path, "w") as f:
         writer = csv.DictWriter(f, fieldnames=list(COLUMNS), lineterminator="\n")
         writer.writeheader()
         for row in rows:
@@ -274,7 +276,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], path: Path, title: str = "vnlp-ba
             ax.legend(fontsize="small")
     missing = sum(r.get("status") != STATUS_OK for r in rows)
     fig.suptitle(title + (f" ({missing} of {len(rows)} jobs missing)" if missing else ""))
-    with _atomic(Path(path), "wb") as f:
+    with atomic_open(Path(path), "wb") as f:
         fig.savefig(f, format="png", dpi=110)
     return Path(path)
 
@@ -286,7 +288,7 @@ def write_summary(sweep_dir: Path, stem: str = "sweep") -> SummaryFiles:
     title = f"vnlp-batch sweep {sweep_dir.name}"
     files = SummaryFiles(sweep_dir / f"{stem}.csv", sweep_dir / f"{stem}.md", sweep_dir / f"{stem}.png")
     write_csv(rows, files.csv)
-    with _atomic(files.markdown, "w", encoding="utf-8") as f:
+    with atomic_open(files.markdown, "w") as f:
         f.write(render_markdown(rows, title=title))
     plot_sweep(rows, files.png, title=title)
     return files
@@ -382,24 +384,3 @@ def _fmt(value: Any, spec: str) -> str:
 
 def _md_cell(value: Any) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
-
-
-class _atomic:  # used like open()
-    """`open()` on a temporary next to `path`, renamed over `path` when the block succeeds."""
-
-    def __init__(self, path: Path, mode: str, **kwargs: Any) -> None:
-        self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self.mode, self.kwargs = mode, kwargs
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.tmp, self.mode, **self.kwargs)
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.file.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)

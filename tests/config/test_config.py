@@ -15,15 +15,17 @@ from vnlp_batch.config.schema import (
     NOT_OUTPUT_KEYS,
     OUTPUT_KEYS,
     QUANTIZED_OUTPUT_KEYS,
+    TASKS,
     AppConfig,
     ConfigError,
     output_options,
     register_configs,
     to_app_config,
 )
+from vnlp_batch.models.declarations import MODELS
 
 DIGEST = "ab" * 32
-TASKS = "all, dep, morph, ner, pos, sentiment"
+TASK_OPTIONS = "all, dep, morph, ner, pos, sentiment"
 
 
 def compose_raw(*overrides: str):
@@ -86,6 +88,20 @@ def test_bad_values_name_the_key_and_the_choices(override: str, message: str) ->
         load(override)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_task_and_model_groups_are_the_declarations() -> None:
+    """conf/task and conf/model are not files to keep in step: register_configs makes one option per
+    task and per declared model."""
+    assert not (CONF_DIR / "task").exists() and not (CONF_DIR / "model").exists()
+    for task in TASKS:
+        assert load(f"task={task}").task.name == task
+    for model in ("auto", *MODELS):
+        assert load("task=all", f"model={model}").model.name == model
+    assert load("model=treestack_pos", "task=pos", "+experiment=sample_all").model.name == "treestack_pos"
+    options = ", ".join(sorted(("auto", *MODELS)))
+    with pytest.raises(ConfigError, match=f"model=nope is not an option of model; choose one of: {options}$"):
+        load("model=nope")
 
 
 def test_model_must_fit_the_task() -> None:
@@ -168,7 +184,7 @@ def test_every_key_is_declared_as_changing_outputs_or_not() -> None:
         ),
         (
             "task=nerr",
-            f"task=nerr is not an option of task; choose one of: {TASKS} (did you mean task=ner?)",
+            f"task=nerr is not an option of task; choose one of: {TASK_OPTIONS} (did you mean task=ner?)",
         ),
         (
             "weights=synth",
@@ -244,7 +260,7 @@ def test_sha256_pins_are_still_added_with_plus() -> None:
         (
             ["task=nerr"],
             "vnlp-batch: config error: "
-            f"task=nerr is not an option of task; choose one of: {TASKS} (did you mean task=ner?)",
+            f"task=nerr is not an option of task; choose one of: {TASK_OPTIONS} (did you mean task=ner?)",
         ),
         (
             ["-m", "task=pos", "batch_size=16,x"],

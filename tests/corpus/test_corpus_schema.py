@@ -1,4 +1,5 @@
-"""Annotation columns (SPEC §6) and the output schema: input columns first, clashes refused."""
+"""Annotation columns (README, "Inference stage") and the output schema: input columns first, clashes
+refused."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ def test_annotation_columns_have_the_spec_types() -> None:
         "dep_rel": strings,
         "sentiment": pa.float32(),
         "vnlp_status": pa.string(),
-        # SPEC §6b: per-token sentence index and character span, CharNER token spans, per-sentence
-        # sentiment.
+        # The span columns (README, "Documents, …"): per-token sentence index and character span,
+        # CharNER token spans, per-sentence sentiment.
         "sentence": pa.list_(pa.int32()),
         "token_start": pa.list_(pa.int32()),
         "token_end": pa.list_(pa.int32()),

@@ -22,16 +22,14 @@ import pytest
 from vnlp_batch.corpus.errors import InputError, OutputError
 from vnlp_batch.corpus.writer import (
     STALE_TEMPORARY_HOURS,
-    TEMPORARY,
     AnnotatedFileWriter,
-    atomic_write_text,
     check_writable,
-    host_tag,
     inputs_root_for,
     output_path_for,
     remove_stale_temporaries,
-    temporary_path,
+    write_output_text,
 )
+from vnlp_batch.files import TEMPORARY, host_tag, temporary_path
 
 SCHEMA = pa.schema([("id", pa.int64()), ("text", pa.string())])
 METADATA = {"vnlp_batch.version": "0.1.0", "vnlp_batch.config": '{"task": "ner"}'}
@@ -330,10 +328,10 @@ def test_a_really_full_disk_names_the_output_file(full_disk: Path) -> None:
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
 
 
-def test_atomic_write_text_names_its_file_on_a_full_disk(full_disk: Path) -> None:
+def test_write_output_text_names_its_file_on_a_full_disk(full_disk: Path) -> None:
     path = full_disk / "notes.json"
     with pytest.raises(OutputError, match=f"^{re.escape(str(path))}: cannot write: ") as info:
-        atomic_write_text(path, "x" * 100_000)
+        write_output_text(path, "x" * 100_000)
     assert info.value.errno == errno.ENOSPC
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
 

@@ -14,8 +14,8 @@ from vnlp_batch.config.schema import ExportConfig
 from vnlp_batch.export.metadata import read_metadata
 from vnlp_batch.export.report import print_report, write_report
 from vnlp_batch.export.stage import ExportVerificationError, export_models
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.declarations import MODELS
-from vnlp_batch.weights.vnlp_format import sha256_file
 
 
 def test_all_eight_models_export_and_pass_verification(exports) -> None:

@@ -16,8 +16,8 @@ from vnlp_batch.featurize.charner import (
     split_for_length,
     token_spans,
 )
-from vnlp_batch.featurize.stemmer import keras_vocab
-from vnlp_batch.models.declarations import NER_LABELS
+from vnlp_batch.featurize.vocab import keras_vocab
+from vnlp_batch.models.resources import NER_LABELS
 from vnlp_batch.vnlp_env import tensorflow, vnlp_module
 
 Same = Callable[[np.ndarray, object, type], None]

@@ -13,7 +13,6 @@ from vnlp_batch.featurize.candidates import sentence_candidates
 from vnlp_batch.featurize.treestack import (
     ARC_LABEL_VECTOR_LEN,
     POS_VECTOR_SIZE,
-    SENTENCE_MAX_LEN,
     TAG_MAX_LEN,
     TreeStackDPStatic,
     dp_pos_ids,
@@ -23,6 +22,7 @@ from vnlp_batch.featurize.treestack import (
     treestack_pos_row,
     treestack_static,
 )
+from vnlp_batch.featurize.windows import WINDOW as SENTENCE_MAX_LEN
 from vnlp_batch.vnlp_env import vnlp_module
 
 Same = Callable[[np.ndarray, object, type], None]

@@ -17,7 +17,8 @@ from stage_helpers import INT8_PROPERTY, StageRun, StageRunner, runtime_for, tex
 
 from vnlp_batch.config.schema import AppConfig, DataConfig, TaskConfig, WeightsConfig
 from vnlp_batch.inference.onnx_model import LoadedModel
-from vnlp_batch.inference.stage import plan_for, run_inference
+from vnlp_batch.inference.stage import run_inference
+from vnlp_batch.models.planning import models_for, plan_for
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +27,6 @@ def loaded_models(exports: Any) -> Callable[..., dict[str, LoadedModel]]:
 
     Each (model, decoder) is loaded once per session, from the shared `exports`.
     """
-    from vnlp_batch.app import models_for
-
     cache: dict[tuple[str, str], LoadedModel] = {}
 
     def load(task: str, decoder: str = "fast") -> dict[str, LoadedModel]:
@@ -84,7 +83,7 @@ def stage_runner(
             **app_kwargs,
         )
         models = loaded_models(task, decoder)
-        plan = plan_for(task, "auto", models)
+        plan = plan_for(task, "auto")
         report = run_inference(cfg, models, plan, synthetic_weights.provenance)
         return StageRun(report, cfg, report.output_dir, run_dir)
 

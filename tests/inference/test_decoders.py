@@ -17,9 +17,10 @@ import pytest
 from agreement import check_diverging
 from vnlp_batch.featurize.candidates import sentence_candidates
 from vnlp_batch.inference import autoregressive
-from vnlp_batch.inference.annotate import Annotator, Plan
+from vnlp_batch.inference.annotate import Annotator
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.models.declarations import MODELS
+from vnlp_batch.models.planning import Plan
 
 PLANS = [
     Plan(

@@ -131,7 +131,9 @@ def test_dp_head_past_the_end_of_its_chunk_is_minus_one(loaded, sample_texts) ->
     not even a head past the sentence end."""
     from vnlp.tokenizer import TreebankWordTokenize
 
-    from vnlp_batch.inference.annotate import DP_CHUNK, Annotator, Plan
+    from vnlp_batch.featurize.windows import WINDOW as DP_CHUNK
+    from vnlp_batch.inference.annotate import Annotator
+    from vnlp_batch.models.planning import Plan
 
     words = [t for text in sample_texts[:80] for t in TreebankWordTokenize(text)]
     sentences = [words[7 * k : 7 * k + n] for k, n in enumerate(range(41, 130, 8))]

@@ -3,7 +3,7 @@
 The reference is VNLP's code: its classes' `predict` (stemmer, CharNER, sentiment) with the model call
 routed to an exported graph, and for the autoregressive models VNLP's own input functions
 (`process_single_word_input` …) in VNLP's greedy loop, batched across sentences
-(`models/vnlp_reference.py`), calling the exported monolithic graph — VNLP's whole Keras model,
+(`models/vnlp_rows.py`), calling the exported monolithic graph — VNLP's whole Keras model,
 verified against it at export; `test_reference_rows_match_keras` re-runs a sample of the reference's
 own rows through Keras. This file is the breadth check; tests/inference/test_fidelity_vnlp.py runs
 VNLP's own `predict` on VNLP's own Keras models over a fixed subset.
@@ -33,10 +33,10 @@ import pytest
 from agreement import check_free_running, check_steps
 from vnlp_batch.config.schema import RuntimeConfig
 from vnlp_batch.featurize.candidates import deterministic_generator
+from vnlp_batch.featurize.windows import WINDOW as DP_CHUNK
 from vnlp_batch.inference import autoregressive
-from vnlp_batch.inference.annotate import DP_CHUNK
 from vnlp_batch.inference.onnx_model import LoadedModel
-from vnlp_batch.models import vnlp_reference as ref
+from vnlp_batch.models import vnlp_rows as ref
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.vnlp_env import tensorflow, vnlp_module
 
@@ -131,8 +131,8 @@ def _stemmer_chain(models: dict[str, LoadedModel], texts: list[str], tokens: lis
     stemmer_class = vnlp_module("stemmer_morph_analyzer.stemmer_morph_analyzer").StemmerAnalyzer
     stemmer = stemmer_class.__new__(stemmer_class)
     module = vnlp_module(MODELS["stemmer"].module)
-    stemmer.tokenizer_char = ref._keras_tokenizer(module.TOKENIZER_CHAR_LOC)
-    stemmer.tokenizer_tag = ref._keras_tokenizer(module.TOKENIZER_TAG_LOC)
+    stemmer.tokenizer_char = ref.keras_tokenizer(module.TOKENIZER_CHAR_LOC)
+    stemmer.tokenizer_tag = ref.keras_tokenizer(module.TOKENIZER_TAG_LOC)
     stemmer.candidate_generator = deterministic_generator()
     rows, calls = _Recorder(), []
     # The monolithic stemmer runs ~75 tokens/s (80 context words × 15 characters re-encoded per
@@ -188,8 +188,8 @@ def _charner(models: dict[str, LoadedModel], texts: list[str], tokens: list[list
     charner_class = vnlp_module("named_entity_recognizer.charner").CharNER
     charner = charner_class.__new__(charner_class)
     module = vnlp_module(MODELS["charner"].module)
-    charner.tokenizer_char = ref._keras_tokenizer(module.TOKENIZER_CHAR_LOC)
-    charner.tokenizer_label = ref._keras_tokenizer(module.TOKENIZER_LABEL_LOC)
+    charner.tokenizer_char = ref.keras_tokenizer(module.TOKENIZER_CHAR_LOC)
+    charner.tokenizer_label = ref.keras_tokenizer(module.TOKENIZER_LABEL_LOC)
     rows, calls = _Recorder(), []
     charner.model = _Wrapped(models["charner"], rows, calls)
     labels, probs = [], []

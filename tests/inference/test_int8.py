@@ -79,7 +79,7 @@ def test_int8_labels_against_fp32_on_the_whole_sample_corpus(
     model = int8_models[name]
     precision = model.precision()
     assert "int8_dynamic" in precision, precision  # the decoder runs quantized graphs
-    if MODELS[name].family in ("spucontext", "stemmer", "treestack_pos", "treestack_dp"):
+    if MODELS[name].component.fast_decoder is not None:  # the families with fast graphs
         assert model.decoder == "fast", precision
 
     plan, names = LABELS[name]

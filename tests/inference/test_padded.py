@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vnlp_batch.inference.padded import WINDOW, PaddedStack, groups, real_rows
+from vnlp_batch.components.spucontext.graphs import PADDING
+from vnlp_batch.featurize.windows import WINDOW
+from vnlp_batch.inference.padded import PaddedStack, groups, real_rows
 
 WIDTH, UNITS = 6, 5
 
@@ -98,7 +100,7 @@ def test_real_rows_only_equals_the_full_window(backward: bool) -> None:
         rows = slice(0, r) if backward else slice(WINDOW - r, WINDOW)
         windows[w, rows] = rng.normal(size=(r, WIDTH))
     stack = FakeStack(backward, pad)
-    padded = PaddedStack(stack.graphs(), stack.role, backward)
+    padded = PaddedStack(stack.graphs(), stack.role, backward, PADDING)
     is_pad = (windows == pad).all(axis=2)
     np.testing.assert_array_equal(real_rows(is_pad, backward), real)
     got = padded(real, lambda rows, cols: [windows[rows, cols]])
@@ -114,7 +116,7 @@ def test_equal_windows_run_once_and_get_equal_results() -> None:
     ids = rng.integers(0, 4, 50)
     windows = distinct[ids]
     stack = FakeStack(True, pad)
-    padded = PaddedStack(stack.graphs(), stack.role, True)
+    padded = PaddedStack(stack.graphs(), stack.role, True, PADDING)
     real = real_rows((windows == pad).all(axis=2), True)
     seen: list[np.ndarray] = []
 

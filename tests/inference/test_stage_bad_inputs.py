@@ -1,5 +1,6 @@
 """Bad input files: truncated or corrupt Parquet is reported by name and skipped or fatal per
-`data.on_bad_file`; a missing or non-string text column stops the run before any work (SPEC §6, §9)."""
+`data.on_bad_file`; a missing or non-string text column stops the run before any work
+(README, "Inference stage")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Hostile text gives row-level outcomes, never a crash: every row comes out, in order, with a known
-status (SPEC §6, §9). Property-based over random Unicode, plus explicit very long rows."""
+status (README, "Inference stage"). Property-based over random Unicode, plus explicit very long rows."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """kill -9 in the middle of a run leaves no file under a final output name; a rerun completes the output
-with every row once, in order (SPEC §9)."""
+with every row once, in order (README, "Inference stage")."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from stage_helpers import StageRunner, WriteParquet, parquet_files, temporaries,
 
 from vnlp_batch.config.schema import AppConfig, DataConfig, TaskConfig
 from vnlp_batch.corpus.manifest import Manifest
-from vnlp_batch.corpus.writer import host_tag, temporary_path
+from vnlp_batch.files import host_tag, temporary_path
 from vnlp_batch.preflight import output_dir_for
 
 BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the kill lands mid-file

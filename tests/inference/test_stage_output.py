@@ -1,5 +1,5 @@
 """The inference stage's output files: every row in order, input columns intact, typed annotation columns,
-file-level metadata, empty rows and empty files, and metrics.json (SPEC §6)."""
+file-level metadata, empty rows and empty files, and metrics.json (README, "Inference stage")."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from stage_helpers import StageRunner, WriteParquet, texts_table, words
 from vnlp.tokenizer import TreebankWordTokenize
 
 from vnlp_batch.corpus.schema import output_schema
-from vnlp_batch.weights.vnlp_format import sha256_file
+from vnlp_batch.files import sha256_file
 
 
 def rich_table(texts: list[str | None]) -> pa.Table:
@@ -196,7 +196,7 @@ def test_task_all_adds_every_column_typed_with_file_metadata(
     run = run_stage(path, task="all")
 
     out = run.output(path)
-    expected_types = {  # SPEC §6, in output order
+    expected_types = {  # README, "Inference stage", in output order
         "tokens": pa.list_(pa.string()),
         "morph": pa.list_(pa.string()),
         "lemma": pa.list_(pa.string()),

@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from vnlp_batch.app import models_for
-from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS
+from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.keras_build import pickled_slots
 from vnlp_batch.models.labels import group_labels
 from vnlp_batch.vnlp_env import vnlp_module
@@ -49,16 +48,3 @@ def test_label_vocabularies_are_vnlps() -> None:
     dp = group_labels(MODELS["spucontext_dp"])
     assert dp["arc"][0] == "0" and len(dp["arc"]) == 41
     assert dp["rel"][1:3] == ["punct", "root"]
-
-
-def test_models_for_pulls_in_upstream_models_first() -> None:
-    assert [s.name for s in models_for("dep", "treestack_dp")] == ["stemmer", "treestack_pos", "treestack_dp"]
-    assert [s.name for s in models_for("pos", "treestack_pos")] == ["stemmer", "treestack_pos"]
-    assert [s.name for s in models_for("all", "auto")] == list(TASK_DEFAULTS.values())
-    assert [s.name for s in models_for("all", "charner")] == [
-        "stemmer",
-        "spucontext_pos",
-        "charner",
-        "spucontext_dp",
-        "sentiment",
-    ]

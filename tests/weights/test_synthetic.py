@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pytest
 
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.weights import calibration
 from vnlp_batch.weights.calibration import GroupStats, group_stats
-from vnlp_batch.weights.synthetic import draw_model_weights, draws_sha256, ensure_synthetic_weights
-from vnlp_batch.weights.vnlp_format import read_weights_file, sha256_file
+from vnlp_batch.weights.draws import draw_model_weights, draws_sha256
+from vnlp_batch.weights.synthetic import ensure_synthetic_weights
+from vnlp_batch.weights.vnlp_format import read_weights_file
 
 HELD_OUT = 200  # calibration reads the corpus from its start; diversity is measured on the rest
 
@@ -150,7 +152,8 @@ def test_concurrent_writers_keep_every_manifest_entry(tmp_path) -> None:
     add their entry to calibration.json; none may drop another's."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from vnlp_batch.weights.synthetic import GENERATOR_VERSION, _record
+    from vnlp_batch.weights.draws import GENERATOR_VERSION
+    from vnlp_batch.weights.synthetic import _record
 
     names = [f"model{i}" for i in range(32)]
     with ThreadPoolExecutor(8) as pool:  # one flock per open: threads contend as processes do

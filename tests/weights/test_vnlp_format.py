@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
 import io
 import os
 import pathlib
@@ -28,7 +27,6 @@ from vnlp_batch.weights.vnlp_format import (
     check_weight_shapes,
     read_matrix_file,
     read_weights_file,
-    sha256_file,
     write_matrix_file,
     write_weights_file,
 )
@@ -453,13 +451,3 @@ def test_write_matrix_refuses_object_arrays(tmp_path: Path) -> None:
         write_matrix_file(path, np.array([1, "a"], dtype=object))
     assert str(path) in str(info.value)
     assert not path.exists()
-
-
-# --- hashing ----------------------------------------------------------------------------------------
-
-
-def test_sha256_file_matches_hashlib_across_chunks(tmp_path: Path) -> None:
-    data = random.Random(2).randbytes(2 * (1 << 20) + 123)
-    path = tmp_path / "blob"
-    path.write_bytes(data)
-    assert sha256_file(path) == hashlib.sha256(data).hexdigest()

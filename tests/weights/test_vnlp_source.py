@@ -24,9 +24,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from vnlp_batch.__main__ import CONF_DIR
-from vnlp_batch.app import models_for
 from vnlp_batch.config.schema import ConfigError, WeightsConfig, register_configs
 from vnlp_batch.models.declarations import MODELS, VNLP_BASE_URL
+from vnlp_batch.models.planning import models_for
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.vnlp_env import vnlp_module
 

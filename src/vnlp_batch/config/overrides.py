@@ -15,19 +15,21 @@ import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vnlp_batch.config.schema import AppConfig, ConfigError
+from vnlp_batch.config.schema import AppConfig, ConfigError, registered_groups
 
 # Groups whose options are only added (`+experiment=...`): they are not in the defaults list.
 ADD_ONLY_GROUPS = ("experiment",)
 
 
 def group_options(conf_dir: Path) -> dict[str, list[str]]:
-    """{group: its options} from the YAML files of `conf_dir` (Hydra's own `hydra/` groups excluded)."""
-    return {
+    """{group: its options}: the YAML files of `conf_dir` (Hydra's own `hydra/` groups excluded) and the
+    groups made from the declarations (`task`, `model`)."""
+    groups = {
         group.name: sorted(p.stem for p in group.glob("*.yaml"))
         for group in sorted(Path(conf_dir).iterdir())
         if group.is_dir() and group.name != "hydra"
     }
+    return {**groups, **registered_groups()}
 
 
 def schema_keys(node: type = AppConfig, prefix: str = "") -> dict[str, bool]:

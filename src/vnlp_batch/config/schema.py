@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vnlp_batch.files import sha256_digest
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, VNLP_BASE_URL
 
 TASKS = (*TASK_DEFAULTS, "all")
+MODEL_OPTIONS = ("auto", *MODELS)  # auto: the task's default model (README, Models)
 STAGES = ("all", "export", "infer")
 WEIGHT_SOURCES = ("vnlp", "synthetic", "path")
 QUANTIZATIONS = ("none", "int8_dynamic")
@@ -176,12 +178,10 @@ class WeightsConfig:
                 raise ConfigError(f"weights.dir={self.dir!r}: no such directory")
         self.sha256 = _file_names(self.sha256)
         for name, digest in self.sha256.items():
-            if (
-                not isinstance(digest, str)
-                or len(digest) != 64
-                or any(c not in "0123456789abcdef" for c in digest.lower())
-            ):
-                raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest")
+            try:
+                sha256_digest(digest)  # a YAML digest of digits only arrives as an int
+            except (ValueError, AttributeError):
+                raise ConfigError(f"weights.sha256.{name}: not a sha256 hex digest") from None
 
 
 @dataclass
@@ -305,8 +305,19 @@ def to_app_config(raw: Any) -> AppConfig:
 
 
 def register_configs() -> None:
-    """Register the schema so that conf/*.yaml are validated against it by Hydra."""
+    """Register the schema so that conf/*.yaml are validated against it by Hydra, and the `task` and
+    `model` groups: one option per task and per declared model, made from the declarations (there is
+    no conf/task or conf/model directory to keep in step with them)."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
     store.store(name="app_schema", node=AppConfig)
+    for task in TASKS:
+        store.store(group="task", name=task, node=TaskConfig(name=task))
+    for model in MODEL_OPTIONS:
+        store.store(group="model", name=model, node=ModelConfig(name=model))
+
+
+def registered_groups() -> dict[str, list[str]]:
+    """The options of the groups `register_configs` makes (not YAML files under conf/)."""
+    return {"task": sorted(TASKS), "model": sorted(MODEL_OPTIONS)}

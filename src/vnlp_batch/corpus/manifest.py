@@ -16,12 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vnlp_batch.corpus.writer import atomic_write_text
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks, concurrent runs on one output dir are unsupported
-    fcntl = None  # type: ignore[assignment]
+from vnlp_batch.corpus.writer import write_output_text
+from vnlp_batch.files import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -143,19 +139,14 @@ class Manifest:
         text = json.dumps(
             {"format": FORMAT, "files": self.entries}, indent=2, sort_keys=True, ensure_ascii=False
         )
-        atomic_write_text(self.path, text + "\n")
+        write_output_text(self.path, text + "\n")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold an exclusive advisory lock on the output dir's manifest for a read-modify-write."""
+        """Hold an exclusive lock on the output dir's manifest for a read-modify-write."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.output_dir / LOCK_NAME, "a") as lock:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX)
-                except OSError:  # filesystems without lock support: last writer wins
-                    log.debug("no lock on %s; concurrent runs may drop each other's entries", lock.name)
-            yield  # the lock is released when the file is closed
+        with file_lock(self.output_dir / LOCK_NAME):
+            yield
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

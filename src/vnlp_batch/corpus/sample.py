@@ -18,11 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from vnlp_batch.files import atomic_open, atomic_write_bytes
 
 SAMPLE_DIR: Path = Path(__file__).resolve().parent / "sample"
 SAMPLE_TEXT: Path = SAMPLE_DIR / "sample_tr.txt"
@@ -55,7 +56,7 @@ def read_sample_documents() -> list[dict[str, str]]:
 def build_sample_documents_txt(out: Path = SAMPLE_DOCUMENTS_TXT) -> Path:
     """Write the documents' texts as plain text, separated by one blank line, to `out`."""
     texts = [document["text"] for document in read_sample_documents()]
-    _write_atomically(Path(out), ("\n\n".join(texts) + "\n").encode())
+    atomic_write_bytes(Path(out), ("\n\n".join(texts) + "\n").encode())
     return Path(out)
 
 
@@ -65,18 +66,8 @@ def build_sample_sentences_csv(out: Path = SAMPLE_SENTENCES_CSV) -> Path:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "text"])
     writer.writerows(enumerate(read_sample_sentences()[:CSV_SENTENCES]))
-    _write_atomically(Path(out), buffer.getvalue().encode())
+    atomic_write_bytes(Path(out), buffer.getvalue().encode())
     return Path(out)
-
-
-def _write_atomically(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def build_sample_parquet(out: Path = SAMPLE_PARQUET) -> Path:
@@ -84,15 +75,8 @@ def build_sample_parquet(out: Path = SAMPLE_PARQUET) -> Path:
     sentences = read_sample_sentences()
     table = pa.table({"id": pa.array(range(len(sentences)), pa.int64()), "text": sentences}, schema=SCHEMA)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Write next to the target and rename: a reader (or a crash) never sees a half-written file,
-    # and os.replace is atomic only within one filesystem.
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(out, "wb") as f:
+        pq.write_table(table, f, compression="zstd", row_group_size=ROW_GROUP_SIZE)
     return out
 
 

@@ -1,4 +1,5 @@
-"""The annotation columns added to every output file (SPEC §6, §6b), and the output schema of a run.
+"""The annotation columns added to every output file, and the output schema of a run (README,
+"Inference stage"; the span columns: "Documents, more input formats, character offsets").
 
 The span columns (`SPAN_COLUMNS`: a sentence index and a character span per token, CharNER's token
 spans, sentiment per sentence) are added when `spans=True`; the stage will always ask for them once

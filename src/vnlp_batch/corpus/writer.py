@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
-import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -24,6 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vnlp_batch.corpus.errors import InputError, OutputError
+from vnlp_batch.files import (
+    TEMPORARY,
+    atomic_write_text,
+    fsync_path,
+    host_tag,
+    publish,
+    temporary_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,59 +38,17 @@ log = logging.getLogger(__name__)
 ROW_GROUP_ROWS = 8192
 ROW_GROUP_BYTES = 64 * 2**20  # caps the buffer when rows are long documents
 COMPRESSION = "zstd"
-# The host part never holds a dot (see `host_tag`), so a name with dots of its own parses one way.
-TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.tmp$")
 # Another host's temporary is removed only once unchanged for this long, as its writer cannot be
 # checked from here. A file unchanged for 24 h was created at least 24 h ago, and 24 h is the time
 # limit jobs/annotate_shards.sbatch asks for: by then Slurm has ended its writer.
 STALE_TEMPORARY_HOURS = 24.0
 
 
-def host_tag(hostname: str | None = None) -> str:
-    """This host's name (or `hostname`) as it appears in temporary names: characters other than
-    letters, digits, `-` and `_` (the dots of a domain name) become `_`."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname() if hostname is None else hostname) or "_"
-
-
-def temporary_path(final_path: Path, pid: int | None = None, host: str | None = None) -> Path:
-    """Where `final_path` is written before it is complete: `.<name>.<host>.<pid>.tmp` beside it
-    (this process's host and pid unless given)."""
-    host = host_tag() if host is None else host
-    return final_path.with_name(f".{final_path.name}.{host}.{os.getpid() if pid is None else pid}.tmp")
-
-
-def fsync_path(path: Path) -> None:
-    """Flush `path` (a file, or a directory's entries) to stable storage; a no-op where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some filesystems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace `path`'s content with `text` all at once: a crash leaves either the old or the new file.
-
-    Raises `OutputError` naming `path` if it cannot be written.
-    """
-    path = Path(path)
-    with _naming(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_path(path)
-        try:
-            with tmp.open("w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_path(path.parent)
+def write_output_text(path: Path, text: str) -> None:
+    """Replace `path`'s content with `text` all at once (`files.atomic_write_text`): a crash leaves
+    either the old or the new file. Raises `OutputError` naming `path` if it cannot be written."""
+    with _naming(Path(path)):
+        atomic_write_text(Path(path), text)
 
 
 class AnnotatedFileWriter:
@@ -154,10 +118,8 @@ class AnnotatedFileWriter:
         with _naming(self.final_path):
             self._writer.close()
             self._writer = None
-            # fsync before the rename: otherwise a power loss can leave the final name on an empty file.
             fsync_path(self.tmp_path)
-            os.replace(self.tmp_path, self.final_path)
-            fsync_path(self.final_path.parent)
+            publish(self.tmp_path, self.final_path)
         self._committed = True
         return self.final_path
 

@@ -12,22 +12,18 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from vnlp_batch.models.declarations import MODELS
+from vnlp_batch.models.labels import group_labels
+
 SCHEMA_VERSION = 1
 PREFIX = "vnlp_batch."
-# "monolithic": VNLP's whole model, one call per decoding step. The fast decoders' graphs
-# (models/decompose.py): run once per distinct word or token, or once per step.
-ROLES = (
-    "monolithic",
-    "word_encoder",
-    "tag_encoder",
-    "left_context",
-    "right_context",
-    "right_tail",
-    "step",
-    "surface_encoder",
-    "candidates",
-    "score",
-)
+
+
+def known_roles() -> tuple[str, ...]:
+    """Graph roles a file may have: "monolithic" (VNLP's whole model, one call per decoding step) and
+    every declared family's fast graphs (its component's `graph_roles`)."""
+    fast = (role for spec in MODELS.values() for role in spec.component.graph_roles)
+    return ("monolithic", *dict.fromkeys(fast))
 
 
 class MetadataError(ValueError):
@@ -104,8 +100,9 @@ class OnnxMetadata:
                 f"{source}: metadata schema version {meta.schema_version}, "
                 f"this vnlp-batch reads {SCHEMA_VERSION}"
             )
-        if meta.role not in ROLES:
-            raise MetadataError(f"{source}: unknown graph role {meta.role!r}; known: {', '.join(ROLES)}")
+        roles = known_roles()
+        if meta.role not in roles:
+            raise MetadataError(f"{source}: unknown graph role {meta.role!r}; known: {', '.join(roles)}")
         return meta
 
 
@@ -137,9 +134,6 @@ def read_metadata(path: Path) -> OnnxMetadata:
 
 def check_against_declaration(meta: OnnxMetadata, source: str) -> None:
     """Refuse metadata that contradicts this vnlp-batch's declaration of the same model."""
-    from vnlp_batch.models.declarations import MODELS
-    from vnlp_batch.models.labels import group_labels
-
     spec = MODELS.get(meta.model)
     if spec is None:
         raise MetadataError(

@@ -25,12 +25,13 @@ from vnlp_batch.config.schema import ExportConfig, RuntimeConfig
 from vnlp_batch.export import cache
 from vnlp_batch.export.metadata import SCHEMA_VERSION, OnnxMetadata, read_metadata, write_metadata
 from vnlp_batch.export.verify import Parity, compare, run_session, verification_batch
-from vnlp_batch.models.labels import group_labels, vnlp_package_dir
+from vnlp_batch.files import sha256_file
+from vnlp_batch.models.labels import group_labels
+from vnlp_batch.models.resources import vnlp_resource
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.runtime.sessions import make_session
 from vnlp_batch.vnlp_env import VNLP_VERSION
 from vnlp_batch.weights.sources import WeightSet
-from vnlp_batch.weights.vnlp_format import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,6 @@ def build_metadata(
     from vnlp_batch.models.keras_build import hyperparameters
 
     labels = group_labels(spec)
-    package = vnlp_package_dir()
     return OnnxMetadata(
         schema_version=SCHEMA_VERSION,
         task=spec.task,
@@ -162,7 +162,7 @@ def build_metadata(
         hyperparameters={
             k: v if isinstance(v, (int, float, str)) else str(v) for k, v in hyperparameters(spec).items()
         },
-        resources_sha256={r: sha256_file(package / r) for r in spec.resources},
+        resources_sha256={r: sha256_file(vnlp_resource(r)) for r in spec.resources},
         weights_sha256=weights.sha256(spec),
         weights_provenance=weights.provenance,
         opset=export.opset,
@@ -281,11 +281,12 @@ def _keras_model(spec: ModelSpec, weights: WeightSet) -> Any:
 def _convert(
     spec: ModelSpec, keras_model: Any, meta: OnnxMetadata, export: ExportConfig, staging: Path
 ) -> list[GraphReport]:
-    """Write the monolithic graph and the fast graphs (models/decompose.py) of `keras_model`."""
+    """Write the monolithic graph and the fast graphs (its component's cut) of `keras_model`."""
     from vnlp_batch.export.convert import keras_to_onnx
-    from vnlp_batch.models.decompose import Graph, fast_graphs
+    from vnlp_batch.models.decompose import Graph
 
-    graphs = [Graph("monolithic", keras_model, spec.inputs, ("probs",)), *fast_graphs(spec, keras_model)]
+    fast = spec.component.fast_graphs(keras_model)
+    graphs = [Graph("monolithic", keras_model, spec.inputs, ("probs",)), *fast]
     reports = []
     for graph in graphs:
         started = time.perf_counter()
@@ -352,7 +353,6 @@ def _verification_inputs(
 
 def _paths(spec: ModelSpec, graphs: dict[str, Path], runtime: RuntimeConfig) -> dict[str, Compute]:
     """The model's output from its monolithic graph, and from its fast graphs composed (if it has any)."""
-    from vnlp_batch.inference.fast import FAST
     from vnlp_batch.inference.onnx_model import OnnxModel
 
     monolithic = make_session(graphs["monolithic"], runtime)
@@ -361,7 +361,7 @@ def _paths(spec: ModelSpec, graphs: dict[str, Path], runtime: RuntimeConfig) -> 
         runners = {
             role: OnnxModel.load(path, runtime) for role, path in graphs.items() if role != "monolithic"
         }
-        paths["fast"] = FAST[spec.family](spec, runners).probs_from_rows
+        paths["fast"] = spec.component.fast_decoder(spec, runners).probs_from_rows
     return paths
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from vnlp_batch.models import vnlp_reference as ref
 from vnlp_batch.models.spec import ModelSpec
 
 
@@ -31,10 +30,9 @@ class Parity:
 def verification_batch(
     spec: ModelSpec, keras_model: Any, texts: Sequence[str], rows: int
 ) -> VerificationBatch:
-    """At least `rows` model inputs built by VNLP's own input functions from sample sentences.
-
-    Autoregressive models are decoded greedily by the Keras model itself, so the history inputs are
-    the ones VNLP would really feed, not zeros.
+    """At least `rows` model inputs built by VNLP's own input functions from sample sentences (the
+    model's component chooses them: autoregressive models are decoded greedily by the Keras model
+    itself, so the history inputs are the ones VNLP would really feed, not zeros).
     """
     recorded: list[list[np.ndarray]] = []
     predict = _keras_predict(keras_model)
@@ -43,22 +41,7 @@ def verification_batch(
         recorded.append(batch)
         return predict(batch)
 
-    if spec.decoding == "autoregressive":
-        ref.decode_autoregressive(spec, keras_call, ref.sample_sentences(spec, texts, rows))
-    else:
-        for sentence in ref.sample_sentences(spec, texts, rows if spec.decoding == "per_token" else 10**9):
-            if spec.decoding == "per_token":
-                candidates = [c[:10] for c in ref.stemmer_candidates(sentence.tokens)]
-                keras_call(ref.stemmer_inputs(spec, sentence.tokens, candidates))
-            elif spec.decoding == "per_char":
-                if len(" ".join(sentence.tokens)) <= 256:
-                    keras_call([ref.charner_inputs(spec, sentence.tokens)])
-            else:
-                x = ref.sentiment_inputs(spec, sentence.text or "")
-                if x.shape[1] == 256:
-                    keras_call([x])
-            if sum(len(b[0]) for b in recorded) >= rows:
-                break
+    spec.component.verification_rows(spec, texts, rows, keras_call)
     inputs = [np.concatenate([b[k] for b in recorded])[: max(rows, 1)] for k in range(len(spec.inputs))]
     dtypes = [i.dtype.as_numpy_dtype for i in keras_model.inputs]
     inputs = [x.astype(d) for x, d in zip(inputs, dtypes, strict=True)]

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vnlp_batch.featurize.stemmer import keras_vocab, pad_ids
+from vnlp_batch.featurize.vocab import keras_vocab, pad_ids
+from vnlp_batch.models.resources import CHARNER_CHARS
 
-CHARNER_CHARS = "named_entity_recognizer/resources/CharNER_char_tokenizer.json"
 SEQ_LEN_MAX = 256
 
 

@@ -18,15 +18,15 @@ from functools import cache, lru_cache
 import numpy as np
 import sentencepiece as spm
 
-from vnlp_batch.featurize.stemmer import ENCODING_CACHE_SIZE, pad_context, pad_ids, vnlp_resource
-from vnlp_batch.models.declarations import SPU_MODEL
+from vnlp_batch.featurize.vocab import ENCODING_CACHE_SIZE, pad_ids, readonly
+from vnlp_batch.featurize.windows import WINDOW, pad_context
+from vnlp_batch.models.resources import SPU_MODEL, vnlp_resource
 
 TOKEN_PIECE_MAX_LEN = 8
-SENTENCE_MAX_LEN = 40
 
 # Offsets of token t's windows from the start of its left window in the padded rows.
-_LEFT = np.arange(SENTENCE_MAX_LEN)
-_RIGHT = np.arange(SENTENCE_MAX_LEN + 1, 2 * SENTENCE_MAX_LEN + 1)
+_LEFT = np.arange(WINDOW)
+_RIGHT = np.arange(WINDOW + 1, 2 * WINDOW + 1)
 
 
 @cache
@@ -38,9 +38,7 @@ def spu_processor() -> spm.SentencePieceProcessor:
 @lru_cache(maxsize=ENCODING_CACHE_SIZE)
 def piece_row(word: str) -> np.ndarray:
     """`tokenize_single_word(word, …, 8)`: last 8 SentencePiece ids, pre-padded; int32, read-only."""
-    row = pad_ids(spu_processor().encode_as_ids(word), TOKEN_PIECE_MAX_LEN, "pre", "pre")
-    row.flags.writeable = False
-    return row
+    return readonly(pad_ids(spu_processor().encode_as_ids(word), TOKEN_PIECE_MAX_LEN, "pre", "pre"))
 
 
 def word_pieces(tokens: Sequence[str]) -> np.ndarray:
@@ -55,11 +53,11 @@ def context_windows(pieces: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray,
     n = pieces.shape[0]
     if not 0 <= t < n:
         raise IndexError(f"token {t} of a {n}-token sentence")
-    left = np.zeros((SENTENCE_MAX_LEN, TOKEN_PIECE_MAX_LEN), np.int32)
-    right = np.zeros((SENTENCE_MAX_LEN, TOKEN_PIECE_MAX_LEN), np.int32)
-    k = min(t, SENTENCE_MAX_LEN)
-    left[SENTENCE_MAX_LEN - k :] = pieces[t - k : t]
-    m = min(n - t - 1, SENTENCE_MAX_LEN)
+    left = np.zeros((WINDOW, TOKEN_PIECE_MAX_LEN), np.int32)
+    right = np.zeros((WINDOW, TOKEN_PIECE_MAX_LEN), np.int32)
+    k = min(t, WINDOW)
+    left[WINDOW - k :] = pieces[t - k : t]
+    m = min(n - t - 1, WINDOW)
     right[:m] = pieces[t + 1 : t + 1 + m]
     return np.array(pieces[t], np.int32), left, right
 
@@ -69,7 +67,7 @@ def padded_pieces(pieces: np.ndarray) -> np.ndarray:
 
     For token t: left = `p[t : t+40]`, word = `p[t+40]`, right = `p[t+41 : t+81]`.
     """
-    return pad_context(np.asarray(pieces, np.int32), SENTENCE_MAX_LEN)
+    return pad_context(np.asarray(pieces, np.int32), WINDOW)
 
 
 def stack_padded(padded: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +87,7 @@ def rows_from_bank(bank: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np
     """
     starts = np.asarray(starts, np.int64)
     left = bank[starts[:, None] + _LEFT].astype(np.float32)
-    word = bank[starts + SENTENCE_MAX_LEN].astype(np.float32)
+    word = bank[starts + WINDOW].astype(np.float32)
     right = bank[starts[:, None] + _RIGHT].astype(np.float32)
     return word, left, right
 
@@ -103,7 +101,7 @@ def batch_rows(padded: Sequence[np.ndarray], ts: Sequence[int]) -> tuple[np.ndar
     if len(padded) != len(ts):
         raise ValueError(f"{len(padded)} sentences but {len(ts)} positions")
     for p, t in zip(padded, ts, strict=True):
-        if not 0 <= t < p.shape[0] - 2 * SENTENCE_MAX_LEN:
-            raise IndexError(f"token {t} of a {p.shape[0] - 2 * SENTENCE_MAX_LEN}-token sentence")
+        if not 0 <= t < p.shape[0] - 2 * WINDOW:
+            raise IndexError(f"token {t} of a {p.shape[0] - 2 * WINDOW}-token sentence")
     bank, offsets = stack_padded(padded)
     return rows_from_bank(bank, offsets + np.asarray(ts, np.int64))

@@ -16,8 +16,8 @@ Everything that does not depend on the model's own predictions is computed once 
   tokenizer has no OOV token, so an unknown label — notably '' (what VNLP's PoS taggers return for
   output 0) — is *dropped*, shifting later ids left; `pos_ids[t]` then fails past the end (IndexError).
   Mirrored.
-- Deliberate deviation (SPEC §7): TreeStackDP gets the token list as `whole_words_in_sentence`;
-  VNLP 0.2.4 passes the sentence string, so its `zip` walks characters.
+- Deliberate deviation (README, "Deviations from VNLP 0.2.4"): TreeStackDP gets the token list as
+  `whole_words_in_sentence`; VNLP 0.2.4 passes the sentence string, so its `zip` walks characters.
 """
 
 from __future__ import annotations
@@ -28,19 +28,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from vnlp_batch.featurize.stemmer import (
-    ENCODING_CACHE_SIZE,
-    context_windows_all,
-    keras_vocab,
-    pad_context,
-    pad_ids,
-)
-from vnlp_batch.models.declarations import POS_LABELS, STEMMER_TAGS, TB_WORDS
+from vnlp_batch.featurize.vocab import ENCODING_CACHE_SIZE, keras_vocab, pad_ids, readonly
+from vnlp_batch.featurize.windows import WINDOW, context_windows_all, pad_context
+from vnlp_batch.models.resources import POS_LABELS, STEMMER_TAGS, TB_WORDS
 
-SENTENCE_MAX_LEN = 40
 TAG_MAX_LEN = 15
 POS_VECTOR_SIZE = 18  # len(PoS label word_index) + 1
-ARC_VECTOR_SIZE = SENTENCE_MAX_LEN + 1  # 0 = root, k = the k-th token
+ARC_VECTOR_SIZE = WINDOW + 1  # 0 = root, k = the k-th token
 LABEL_VECTOR_SIZE = 49  # len(DP label word_index) + 1
 ARC_LABEL_VECTOR_LEN = ARC_VECTOR_SIZE + LABEL_VECTOR_SIZE
 
@@ -75,9 +69,7 @@ def word_id(whole_word: str, analysis: str) -> int:
 @lru_cache(maxsize=ENCODING_CACHE_SIZE)
 def tag_row(analysis: str) -> np.ndarray:
     """The analysis's tag ids, pre-padded/truncated to 15: int32, read-only."""
-    row = pad_ids(keras_vocab(STEMMER_TAGS).ids(plus_form(analysis).split("+")[1:]), TAG_MAX_LEN)
-    row.flags.writeable = False
-    return row
+    return readonly(pad_ids(keras_vocab(STEMMER_TAGS).ids(plus_form(analysis).split("+")[1:]), TAG_MAX_LEN))
 
 
 @dataclass(frozen=True)
@@ -115,9 +107,9 @@ def _one_hot_history(values: Sequence[int], t: int, width: int) -> np.ndarray:
     # the last columns, exactly as to_categorical does.
     if len(values) < t:
         raise ValueError(f"step {t} needs {t} previous predictions, got {len(values)}")
-    history = np.zeros((SENTENCE_MAX_LEN, width), np.float32)
-    k = min(t, SENTENCE_MAX_LEN)
-    history[np.arange(SENTENCE_MAX_LEN - k, SENTENCE_MAX_LEN), np.asarray(values[t - k : t], np.int64)] = 1
+    history = np.zeros((WINDOW, width), np.float32)
+    k = min(t, WINDOW)
+    history[np.arange(WINDOW - k, WINDOW), np.asarray(values[t - k : t], np.int64)] = 1
     return history
 
 
@@ -177,8 +169,8 @@ def treestack_dp_static(
 
 def dp_history(arcs: Sequence[int], labels: Sequence[int], t: int) -> np.ndarray:
     """TreeStackDP's left arc‖label input at step t: (40, 90) float32, one-hot arc (41) ‖ label (49)."""
-    if t > SENTENCE_MAX_LEN:
-        raise ValueError(f"TreeStackDP's input function cannot build step {t} > {SENTENCE_MAX_LEN}")
+    if t > WINDOW:
+        raise ValueError(f"TreeStackDP's input function cannot build step {t} > {WINDOW}")
     return np.concatenate(
         [_one_hot_history(arcs, t, ARC_VECTOR_SIZE), _one_hot_history(labels, t, LABEL_VECTOR_SIZE)], axis=1
     )
@@ -199,10 +191,10 @@ def treestack_dp_row(
         raise IndexError(f"token {t} of a {n}-token sentence")
     if t >= static.pos_ids.shape[0]:
         raise IndexError(f"no PoS id for token {t}: {n - static.pos_ids.shape[0]} PoS labels were dropped")
-    if t > SENTENCE_MAX_LEN or n - 1 - t > SENTENCE_MAX_LEN:
+    if t > WINDOW or n - 1 - t > WINDOW:
         raise ValueError(
             f"TreeStackDP's input function fails for token {t} of a {n}-token sentence "
-            f"(more than {SENTENCE_MAX_LEN} tokens on one side)"
+            f"(more than {WINDOW} tokens on one side)"
         )
     base, row = static.base, slice(t, t + 1)
     # t = n-1 gets all-zero right PoS in VNLP; the window reads zeros there too, because then m = n.
@@ -213,9 +205,9 @@ def treestack_dp_row(
         static.pos_ids[row, None].astype(np.float32),
         base.lc_words[row].astype(np.float32),
         base.lc_tags[row].astype(np.float32),
-        padded[None, t : t + SENTENCE_MAX_LEN].astype(np.float32),
+        padded[None, t : t + WINDOW].astype(np.float32),
         dp_history(arcs, labels, t)[None],
         base.rc_words[row].astype(np.float32),
         base.rc_tags[row].astype(np.float32),
-        padded[None, t + SENTENCE_MAX_LEN + 1 : t + 2 * SENTENCE_MAX_LEN + 1].astype(np.float32),
+        padded[None, t + WINDOW + 1 : t + 2 * WINDOW + 1].astype(np.float32),
     )

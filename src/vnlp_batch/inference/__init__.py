@@ -1,1 +1,2 @@
-"""Inference stage: Parquet shards → tf.data → batched ONNX decoders → annotated Parquet."""
+"""Inference stage: Parquet shards → tf.data → batched ONNX decoders (each model's through its
+family's component) → annotated Parquet."""

@@ -1,10 +1,11 @@
 """Greedy autoregressive decoding, batched across sentences: step t runs every sentence longer than t.
 
-Each family builds the exact rows VNLP's `process_single_word_input` builds (proved in
-tests/featurize), from banks filled once per batch: the sentence's static inputs, and a history bank
-into which each step writes its one-hot prediction. VNLP's history window at step t — `40 - t` zero
-rows, then the one-hots of predictions 0..t-1, cut to the last 40 — is exactly rows t..t+39 of a bank
-holding 40 zero rows followed by the predictions, for every t (sliding windows past 40 included).
+Each family's component builds the exact rows VNLP's `process_single_word_input` builds (proved in
+tests/featurize), from banks filled once per batch: the sentence's static inputs (the component's
+`monolithic_rows`, or its fast decoder's), and a history bank into which each step writes its
+one-hot prediction. VNLP's history window at step t — `40 - t` zero rows, then the one-hots of
+predictions 0..t-1, cut to the last 40 — is exactly rows t..t+39 of a bank holding 40 zero rows
+followed by the predictions, for every t (sliding windows past 40 included).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vnlp_batch.featurize import spucontext, treestack
-from vnlp_batch.models.decompose import WINDOW
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.models.spec import ModelSpec
 
 _WINDOW = np.arange(WINDOW)
@@ -53,69 +53,6 @@ def _choose(spec: ModelSpec, probs: np.ndarray) -> np.ndarray:
     return np.stack([probs[:, g.start : g.stop].argmax(axis=1) for g in spec.output_groups], axis=1)
 
 
-class _SpuContextRows:
-    def __init__(self, spec: ModelSpec, sentences: Sequence[Sequence[str]]) -> None:
-        self.bank, self.offsets = spucontext.stack_padded(
-            [spucontext.padded_pieces(spucontext.word_pieces(s)) for s in sentences]
-        )
-
-    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
-        return list(spucontext.rows_from_bank(self.bank, self.offsets[idx] + t))
-
-    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
-        return [*static, history]
-
-
-class _TreeStackPosRows:
-    def __init__(self, sentences: Sequence[Sequence[str]], analyses: Sequence[Sequence[str]]) -> None:
-        self.static_ = [treestack.treestack_static(s, a) for s, a in zip(sentences, analyses, strict=True)]
-
-    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
-        parts = [self.static_[i] for i in idx]
-        return [
-            np.stack([getattr(p, name)[t] for p in parts]).astype(np.float32)
-            for name in ("word", "tags", "lc_words", "lc_tags", "rc_words", "rc_tags")
-        ]
-
-    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
-        word, tags, lc_words, lc_tags, rc_words, rc_tags = static
-        return [word, tags, lc_words, lc_tags, history, rc_words, rc_tags]
-
-
-class _TreeStackDpRows:
-    def __init__(self, sentences, analyses, pos_labels) -> None:
-        self.static_ = [
-            treestack.treestack_dp_static(s, a, p)
-            for s, a, p in zip(sentences, analyses, pos_labels, strict=True)
-        ]
-
-    def static(self, idx: np.ndarray, t: int) -> list[np.ndarray]:
-        parts = [self.static_[i] for i in idx]
-        b = [p.base for p in parts]
-        pos = np.stack([p.pos_ids[t : t + 1] for p in parts]).astype(np.float32)
-        lc_pos = np.stack([p.padded_pos[t : t + WINDOW] for p in parts]).astype(np.float32)
-        rc_pos = np.stack([p.padded_pos[t + WINDOW + 1 : t + 2 * WINDOW + 1] for p in parts]).astype(
-            np.float32
-        )
-        word, tags, lc_words, lc_tags, rc_words, rc_tags = (
-            np.stack([getattr(x, name)[t] for x in b]).astype(np.float32)
-            for name in ("word", "tags", "lc_words", "lc_tags", "rc_words", "rc_tags")
-        )
-        return [word, tags, pos, lc_words, lc_tags, lc_pos, rc_words, rc_tags, rc_pos]
-
-    def assemble(self, static: list[np.ndarray], history: np.ndarray) -> list[np.ndarray]:
-        word, tags, pos, lc_words, lc_tags, lc_pos, rc_words, rc_tags, rc_pos = static
-        return [word, tags, pos, lc_words, lc_tags, lc_pos, history, rc_words, rc_tags, rc_pos]
-
-
-def _monolithic_rows(spec: ModelSpec, sentences, analyses, pos_labels):
-    if spec.family == "spucontext":
-        return _SpuContextRows(spec, sentences)
-    if spec.family == "treestack_pos":
-        return _TreeStackPosRows(sentences, analyses)
-    return _TreeStackDpRows(sentences, analyses, pos_labels)
-
-
 def decode(
     spec: ModelSpec,
     predict: Callable[[list[np.ndarray]], np.ndarray],
@@ -128,7 +65,9 @@ def decode(
 ) -> Decoded:
     """Greedy decoding of `sentences` (token lists, each at most 40 tokens for DP models).
 
-    With `fast` (a fast decoder of inference/fast.py), `predict` is ignored: its step graph runs.
+    With `fast` (the model's fast decoder, inference/fast.py), `predict` is ignored: its step graph
+    runs. `analyses` and `pos_labels` are the sentences' upstream outputs, for the families that read
+    them (TreeStack).
     `forced`, per sentence (n, groups) labels, is fed back as the history instead of the decoder's
     own choices (teacher forcing): the fidelity tests compare every step of two decoders that saw the
     same history. `Decoded.labels` are always the decoder's own choices.
@@ -139,7 +78,7 @@ def decode(
         return Decoded([], [] if keep_probs else None)
     steps = fast.rows(sentences, analyses, pos_labels) if fast is not None else None
     if steps is None:
-        rows = _monolithic_rows(spec, sentences, analyses, pos_labels)
+        rows = spec.component.monolithic_rows(sentences, analyses, pos_labels)
     history = _History(lengths, spec.output_width)
     # Flat per-token outputs, written with one fancy assignment per step (no per-sentence Python).
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -15,6 +14,8 @@ def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # Each row as one fixed-width bytes value, hashed (np.unique(axis=0) sorts rows: 10× slower).
     # numpy drops trailing NUL bytes from such values, which keeps equal-length rows distinct.
     keys = rows.view(f"S{rows.dtype.itemsize * rows.shape[1]}").reshape(-1)
+    import pandas as pd  # here, not at the top: declaring the models (and so the CLI's start) needs no pandas
+
     codes, distinct = pd.factorize(keys)
     first = np.empty(len(distinct), np.int64)
     first[codes[::-1]] = np.arange(len(rows) - 1, -1, -1)

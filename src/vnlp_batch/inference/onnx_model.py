@@ -11,6 +11,7 @@ import numpy as np
 
 from vnlp_batch.config.schema import RuntimeConfig
 from vnlp_batch.export.metadata import OnnxMetadata, read_metadata
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.spec import ModelSpec
 from vnlp_batch.runtime import lanes
@@ -36,8 +37,6 @@ class OnnxModel:
 
         meta = read_metadata(path)  # refuses files without valid metadata
         session = make_session(path, runtime)
-        from vnlp_batch.weights.vnlp_format import sha256_file
-
         names = [i.name for i in session.get_inputs()]
         dtypes = [
             np.dtype(np.int32 if i.type == "tensor(int32)" else np.float32) for i in session.get_inputs()
@@ -91,24 +90,16 @@ class LoadedModel:
 
     @classmethod
     def load(cls, paths: dict[str, Path], runtime: RuntimeConfig, max_rows: int = 4096) -> LoadedModel:
-        from vnlp_batch.inference.fast import FAST
-
         # The whole-model graph materialises every row's 81-word (stemmer: 80 × 15-char) context:
         # ~6 MB a row for the stemmer, so 256 rows a call keeps it to ~1.5 GB.
         monolithic = OnnxModel.load(paths["monolithic"], runtime, min(max_rows, 256))
         spec = monolithic.spec
-        fast = runtime.decoder == "fast" and spec.family in FAST and len(paths) > 1
+        roles = spec.component.roles_to_load(list(paths), runtime.decoder)
         graphs = {"monolithic": monolithic}
-        if fast:
-            graphs.update(
-                {
-                    role: OnnxModel.load(p, runtime, max_rows)
-                    for role, p in paths.items()
-                    if role != "monolithic"
-                }
-            )
+        graphs.update({role: OnnxModel.load(paths[role], runtime, max_rows) for role in roles[1:]})
+        fast = len(roles) > 1
         loaded = cls(spec, monolithic.metadata, graphs, "fast" if fast else "monolithic")
-        if runtime.decoder == "fast" and spec.family in FAST and not fast:
+        if runtime.decoder == "fast" and spec.component.fast_decoder is not None and not fast:
             log.warning(
                 "%s: no fast graphs given (only %s), decoding with the monolithic graph",
                 spec.name,
@@ -140,15 +131,13 @@ class LoadedModel:
     def sha256(self) -> dict[str, str]:
         return {role: g.sha256 for role, g in self.graphs.items()}
 
-    def fast(self):
+    def fast(self) -> Any:
         """The fast decoder over this model's graphs (None when decoding monolithically).
 
         One per loaded model: it holds the padding-state tables, built on first use."""
-        from vnlp_batch.inference.fast import FAST
-
         if self.decoder != "fast":
             return None
         if self._fast is None:
             graphs = {r: g for r, g in self.graphs.items() if r != "monolithic"}
-            self._fast = FAST[self.spec.family](self.spec, graphs)
+            self._fast = self.spec.component.fast_decoder(self.spec, graphs)
         return self._fast

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.inference.distinct import distinct_rows
-from vnlp_batch.models.decompose import PADDING, WINDOW
+from vnlp_batch.models.decompose import Padding
 
 _EYE = np.eye(WINDOW, dtype=np.float32)
 CHUNK = 1024  # windows per graph call: bounds the gathered (rows, L, width) block
@@ -67,19 +68,20 @@ class PaddedStack:
     Graphs are OnnxModel-like objects (`input_names`, `input_shapes`, `run_all`); the stack's inputs
     are the caller's inputs followed by the state inputs, its outputs the result followed by
     `state1…`. Inputs with a variable second axis are windows; their padding rows are zeros or, for
-    inputs named in models/decompose.py's PADDING, an encoder's output for the zero row. A two-layer
-    go_backwards stack has a `*_tail` graph that continues its last layer over the skipped padding.
+    inputs named in the family's `padding` (models/decompose.py), an encoder's output for the zero
+    row. A two-layer go_backwards stack has a `*_tail` graph that continues its last layer over the
+    skipped padding.
     """
 
-    def __init__(self, graphs: dict, role: str, backward: bool) -> None:
+    def __init__(self, graphs: dict, role: str, backward: bool, padding: Padding) -> None:
         self.graph = graphs[role]
         self.tail = graphs.get(role.replace("_context", "_tail")) if role.endswith("_context") else None
         self.backward = backward
         self.states = [n for n in self.graph.input_names if n.startswith("h") and n[1:].isdigit()]
         pad_rows = {
-            name: zero_row_outputs(graphs[PADDING[name][0]])[PADDING[name][1]]
+            name: zero_row_outputs(graphs[padding[name][0]])[padding[name][1]]
             for name in self.graph.input_names
-            if name in PADDING
+            if name in padding
         }
         self._table = self._pad_states(pad_rows)
 

@@ -27,8 +27,6 @@ from vnlp_batch.config.schema import AppConfig
 from vnlp_batch.corpus.discover import discover_inputs
 from vnlp_batch.corpus.errors import BadFileError
 from vnlp_batch.corpus.manifest import Manifest
-from vnlp_batch.corpus.metrics import RunMetrics
-from vnlp_batch.corpus.progress import RunProgress
 from vnlp_batch.corpus.schema import output_schema
 from vnlp_batch.corpus.writer import (
     AnnotatedFileWriter,
@@ -37,15 +35,18 @@ from vnlp_batch.corpus.writer import (
     output_path_for,
     remove_stale_temporaries,
 )
-from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult, Plan
+from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult
 from vnlp_batch.inference.loader import DecoderBatch
+from vnlp_batch.inference.metrics import RunMetrics
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
+from vnlp_batch.inference.progress import RunProgress
+from vnlp_batch.models.planning import Plan
 from vnlp_batch.preflight import check_input_file, output_dir_for, refuse_other_configurations
 from vnlp_batch.resume import made_with, resume_key
 from vnlp_batch.stopping import StopOnSignal, Stopped
 
-__all__ = ["InferenceReport", "inputs_for", "output_dir_for", "plan_for", "run_inference"]
+__all__ = ["InferenceReport", "inputs_for", "run_inference"]
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +61,6 @@ class InferenceReport:
     rows_done: int = 0  # rows of the input files finished, by this run or an earlier one
     metrics: dict[str, Any] = field(default_factory=dict)
     summary: Any = None  # rich Table of the metrics
-
-
-def plan_for(task: str, model: str, models: dict[str, LoadedModel]) -> Plan:
-    """Which loaded model answers each task (the caller resolved defaults and upstream models)."""
-    from vnlp_batch.app import models_for
-
-    chosen = {spec.task: spec.name for spec in models_for(task, model) if task in ("all", spec.task)}
-    if task == "all" and model != "auto":
-        chosen[models[model].spec.task] = model
-    return Plan(**chosen)
 
 
 def inputs_for(cfg: AppConfig) -> list[Path]:
@@ -216,7 +207,7 @@ def _check_inputs(
     checked: dict[Path, tuple[dict[str, int], pa.Schema]] = {}
     for file in inputs:
         try:
-            checked[file] = check_input_file(cfg, file, plan.tasks, charner=plan.ner == "charner")
+            checked[file] = check_input_file(cfg, file, plan.tasks, charner=plan.own_tokens)
         except BadFileError as exc:
             _bad_file(cfg, report, file, exc)
     return checked
@@ -245,7 +236,7 @@ def _resume_key(cfg: AppConfig, models: dict[str, LoadedModel]) -> str:
 def _annotate_file(
     cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress, stop
 ) -> dict[str, int]:
-    out_schema = output_schema(schema, plan.tasks, charner=plan.ner == "charner")
+    out_schema = output_schema(schema, plan.tasks, charner=plan.own_tokens)
     file_metadata = {
         "vnlp_batch.version": _version(),
         "vnlp_batch.models": json.dumps({t: getattr(plan, t) for t in plan.tasks}),

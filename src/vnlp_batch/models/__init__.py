@@ -1,6 +1,6 @@
-"""VNLP's eight models, each declared once; everything else reads the declarations."""
+"""VNLP's eight models, each declared once with its family's component (`models.declarations`);
+everything else reads the declarations (and plans a run with `models.planning`).
 
-from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, get_model
-from vnlp_batch.models.spec import ModelSpec, OutputGroup
-
-__all__ = ["MODELS", "TASK_DEFAULTS", "ModelSpec", "OutputGroup", "get_model"]
+Nothing is imported here: the declarations import the components, which import the lower modules of
+this package (`spec`, `resources`, `labels`, `decompose`, `vnlp_rows`), so those must load alone.
+"""

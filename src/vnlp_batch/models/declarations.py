@@ -1,4 +1,5 @@
-"""The eight VNLP 0.2.4 models. Configs, export, verification and decoding all read these.
+"""The eight VNLP 0.2.4 models, each with its family's component. Configs, export, verification and
+decoding all read these; adding a model of an existing family is adding a declaration here.
 
 Facts here are checked against the installed `vnlp` package by tests/models/test_declarations.py
 (weight file names against VNLP's PROD_WEIGHTS_LOC, embedding files against its matrix paths).
@@ -8,7 +9,24 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from vnlp_batch.components.charner import CharNer
+from vnlp_batch.components.sentiment import Sentiment
+from vnlp_batch.components.spucontext.component import SpuContextParser, SpuContextTagger
+from vnlp_batch.components.stemmer.component import Stemmer
+from vnlp_batch.components.treestack.component import TreeStackParser, TreeStackTagger
+from vnlp_batch.models.resources import (
+    CHARNER_CHARS,
+    DP_LABELS,
+    NER_LABELS,
+    POS_LABELS,
+    SPU_MODEL,
+    STEMMER_CHARS,
+    STEMMER_LEXICA,
+    STEMMER_TAGS,
+    TB_WORDS,
+)
 from vnlp_batch.models.spec import Embedding, ModelSpec, OutputGroup
+from vnlp_batch.vnlp_env import vnlp_module
 
 # Where VNLP downloads its `*_prod.weights` and `.matrix` files from (its modules' `*_LINK`
 # constants are this URL followed by the file name): the default of `weights.base_url`.
@@ -16,19 +34,6 @@ VNLP_BASE_URL = "https://vnlp-model-weights.s3.eu-west-1.amazonaws.com/"
 
 SPU_MATRIX = "SPUTokenized_word_embedding_16k.matrix"
 TB_MATRIX = "TBWTokenized_word_embedding.matrix"
-
-POS_LABELS = "part_of_speech_tagger/resources/PoS_label_tokenizer.json"
-NER_LABELS = "named_entity_recognizer/resources/NER_label_tokenizer.json"
-DP_LABELS = "dependency_parser/resources/DP_label_tokenizer.json"
-SPU_MODEL = "resources/SPU_word_tokenizer_16k.model"
-TB_WORDS = "resources/TB_word_tokenizer.json"
-STEMMER_CHARS = "stemmer_morph_analyzer/resources/Stemmer_char_tokenizer.json"
-STEMMER_TAGS = "stemmer_morph_analyzer/resources/Stemmer_morph_tag_tokenizer.json"
-STEMMER_LEXICA = (
-    "stemmer_morph_analyzer/resources/ExactLookup.txt",
-    "stemmer_morph_analyzer/resources/StemListWithFlags_v2.txt",
-    "stemmer_morph_analyzer/resources/Suffixes&Tags.txt",
-)
 
 # The SPUContext family shares one builder signature.
 _SPU_CONTEXT_ARGS = (
@@ -52,18 +57,17 @@ def _keras_vocab_size(path_constant: str):
     """VNLP computes the stemmer's vocab sizes inside __init__ from its tokenizer JSONs; so do we."""
 
     def size(module: ModuleType) -> int:
-        from vnlp.utils import load_keras_tokenizer
-
-        return len(load_keras_tokenizer(getattr(module, path_constant)).word_index) + 1
+        tokenizer = vnlp_module("utils").load_keras_tokenizer(getattr(module, path_constant))
+        return len(tokenizer.word_index) + 1
 
     return size
 
 
 STEMMER = ModelSpec(
     name="stemmer",
-    family="stemmer",
     vnlp_class="StemmerAnalyzer",
     task="morph",
+    component=Stemmer(),
     module="stemmer_morph_analyzer.stemmer_morph_analyzer",
     builder_module="stemmer_morph_analyzer._melik_utils",
     builder="create_stemmer_model",
@@ -91,7 +95,6 @@ STEMMER = ModelSpec(
     inputs=("stems", "tags", "left_surface", "right_surface"),
     output_activation="softmax",
     output_groups=(OutputGroup("candidate", 0, 10, reserved_zero=False),),
-    decoding="per_token",
     label_tokenizer=None,
     resources=(STEMMER_CHARS, STEMMER_TAGS, *STEMMER_LEXICA),
     hyperparameters=(
@@ -105,9 +108,9 @@ STEMMER = ModelSpec(
 
 SPUCONTEXT_POS = ModelSpec(
     name="spucontext_pos",
-    family="spucontext",
     vnlp_class="SPUContextPoS",
     task="pos",
+    component=SpuContextTagger(),
     module="part_of_speech_tagger.spu_context_pos",
     builder_module="part_of_speech_tagger._spu_context_utils",
     builder="create_spucontext_pos_model",
@@ -117,7 +120,6 @@ SPUCONTEXT_POS = ModelSpec(
     inputs=_SPU_CONTEXT_INPUTS,
     output_activation="softmax",
     output_groups=(OutputGroup("pos", 0, 18, reserved_zero=True),),
-    decoding="autoregressive",
     label_tokenizer=POS_LABELS,
     resources=(SPU_MODEL, POS_LABELS),
     hyperparameters=_SPU_CONTEXT_HP,
@@ -125,9 +127,9 @@ SPUCONTEXT_POS = ModelSpec(
 
 TREESTACK_POS = ModelSpec(
     name="treestack_pos",
-    family="treestack_pos",
     vnlp_class="TreeStackPoS",
     task="pos",
+    component=TreeStackTagger(),
     module="part_of_speech_tagger.treestack_pos",
     builder_module="part_of_speech_tagger._treestack_utils",
     builder="create_pos_tagger_model",
@@ -151,7 +153,6 @@ TREESTACK_POS = ModelSpec(
     inputs=("word", "tags", "left_words", "left_tags", "left_pos", "right_words", "right_tags"),
     output_activation="sigmoid",
     output_groups=(OutputGroup("pos", 0, 18, reserved_zero=True),),
-    decoding="autoregressive",
     label_tokenizer=POS_LABELS,
     resources=(TB_WORDS, STEMMER_TAGS, POS_LABELS),
     needs=("stemmer",),
@@ -160,9 +161,9 @@ TREESTACK_POS = ModelSpec(
 
 SPUCONTEXT_NER = ModelSpec(
     name="spucontext_ner",
-    family="spucontext",
     vnlp_class="SPUContextNER",
     task="ner",
+    component=SpuContextTagger(),
     module="named_entity_recognizer.spu_context_ner",
     builder_module="named_entity_recognizer._spu_context_utils",
     builder="create_spucontext_ner_model",
@@ -172,7 +173,6 @@ SPUCONTEXT_NER = ModelSpec(
     inputs=_SPU_CONTEXT_INPUTS,
     output_activation="softmax",
     output_groups=(OutputGroup("ner", 0, 5, reserved_zero=True),),
-    decoding="autoregressive",
     label_tokenizer=NER_LABELS,
     resources=(SPU_MODEL, NER_LABELS),
     hyperparameters=_SPU_CONTEXT_HP,
@@ -180,9 +180,9 @@ SPUCONTEXT_NER = ModelSpec(
 
 CHARNER = ModelSpec(
     name="charner",
-    family="charner",
     vnlp_class="CharNER",
     task="ner",
+    component=CharNer(),
     module="named_entity_recognizer.charner",
     builder_module="named_entity_recognizer._charner_utils",
     builder="create_charner_model",
@@ -200,17 +200,16 @@ CHARNER = ModelSpec(
     inputs=("chars",),
     output_activation="softmax",
     output_groups=(OutputGroup("ner", 0, 5, reserved_zero=True),),
-    decoding="per_char",
     label_tokenizer=NER_LABELS,
-    resources=("named_entity_recognizer/resources/CharNER_char_tokenizer.json", NER_LABELS),
+    resources=(CHARNER_CHARS, NER_LABELS),
     hyperparameters=("CHAR_VOCAB_SIZE", "SEQ_LEN_MAX", "PADDING_STRAT"),
 )
 
 SPUCONTEXT_DP = ModelSpec(
     name="spucontext_dp",
-    family="spucontext",
     vnlp_class="SPUContextDP",
     task="dep",
+    component=SpuContextParser(),
     module="dependency_parser.spu_context_dp",
     builder_module="dependency_parser._spu_context_utils",
     builder="create_spucontext_dp_model",
@@ -220,7 +219,6 @@ SPUCONTEXT_DP = ModelSpec(
     inputs=_SPU_CONTEXT_INPUTS,
     output_activation="sigmoid",
     output_groups=_DP_GROUPS,
-    decoding="autoregressive",
     label_tokenizer=DP_LABELS,
     resources=(SPU_MODEL, DP_LABELS),
     hyperparameters=(*_SPU_CONTEXT_HP, "ARC_LABEL_VECTOR_LEN"),
@@ -228,9 +226,9 @@ SPUCONTEXT_DP = ModelSpec(
 
 TREESTACK_DP = ModelSpec(
     name="treestack_dp",
-    family="treestack_dp",
     vnlp_class="TreeStackDP",
     task="dep",
+    component=TreeStackParser(),
     module="dependency_parser.treestack_dp",
     builder_module="dependency_parser._treestack_utils",
     builder="create_dependency_parser_model",
@@ -268,7 +266,6 @@ TREESTACK_DP = ModelSpec(
     ),
     output_activation="sigmoid",
     output_groups=_DP_GROUPS,
-    decoding="autoregressive",
     label_tokenizer=DP_LABELS,
     resources=(TB_WORDS, STEMMER_TAGS, POS_LABELS, DP_LABELS),
     needs=("stemmer", "treestack_pos"),
@@ -277,9 +274,9 @@ TREESTACK_DP = ModelSpec(
 
 SENTIMENT = ModelSpec(
     name="sentiment",
-    family="sentiment",
     vnlp_class="SPUCBiGRUSentimentAnalyzer",
     task="sentiment",
+    component=Sentiment(),
     module="sentiment_analyzer.spu_context_bigru_sentiment",
     builder_module="sentiment_analyzer._spu_context_bigru_utils",
     builder="create_spucbigru_sentiment_model",
@@ -297,7 +294,6 @@ SENTIMENT = ModelSpec(
     inputs=("pieces",),
     output_activation="sigmoid",
     output_groups=(OutputGroup("positive", 0, 1, reserved_zero=False),),
-    decoding="per_text",
     label_tokenizer=None,
     resources=(SPU_MODEL,),
     hyperparameters=("TEXT_MAX_LEN", "NUM_RNN_UNITS", "NUM_RNN_STACKS"),

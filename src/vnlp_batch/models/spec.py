@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from vnlp_batch.components.base import Component
 
 Task = Literal["morph", "pos", "ner", "dep", "sentiment"]
 Decoding = Literal["per_token", "autoregressive", "per_char", "per_text"]
-Family = Literal["stemmer", "spucontext", "treestack_pos", "treestack_dp", "charner", "sentiment"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,14 @@ class ModelSpec:
 
     The architecture is VNLP's by construction: `builder` is called from VNLP's own module with
     `builder_args`, each the name of a constant in `module` (or in `derived`, for the few values
-    VNLP computes inside `__init__`).
+    VNLP computes inside `__init__`). What is done with the model — its inputs, fast graphs, decoding,
+    outputs — is its family's `component` (components/).
     """
 
     name: str  # config name, e.g. "spucontext_pos"
     vnlp_class: str  # VNLP's class name, e.g. "SPUContextPoS"
     task: Task
-    family: Family  # models of one family share input processing, decoding and fast graphs
+    component: Component  # its family's: inputs, fast graphs, decoding and outputs (components/)
     module: str  # VNLP module holding the class and its constants, relative to `vnlp.`
     builder_module: str  # VNLP module holding the create_*_model function
     builder: str
@@ -55,7 +58,6 @@ class ModelSpec:
     inputs: tuple[str, ...]  # ONNX input names, in the Keras model's input order
     output_activation: Literal["softmax", "sigmoid"]
     output_groups: tuple[OutputGroup, ...]
-    decoding: Decoding
     label_tokenizer: str | None  # VNLP resource (relative to the vnlp package) holding the labels
     resources: tuple[str, ...]  # VNLP resources the inputs are built from; their sha256 goes in metadata
     embedding: Embedding | None = None
@@ -66,3 +68,8 @@ class ModelSpec:
     @property
     def output_width(self) -> int:
         return max(group.stop for group in self.output_groups)
+
+    @property
+    def decoding(self) -> Decoding:
+        """How VNLP decodes the model's output (a fact of its family, recorded in ONNX metadata)."""
+        return self.component.decoding

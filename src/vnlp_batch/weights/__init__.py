@@ -1,1 +1,2 @@
-"""Where model weights come from and how they are read safely."""
+"""Where model weights come from (VNLP's object store, a directory, or seeded synthetic draws with
+their calibration) and how they are read safely."""

@@ -6,9 +6,10 @@ the bundled sample corpus: each output column of the model's last Dense layer is
 logit varies across tokens with std LOGIT_SPREAD (a random network's last hidden layer varies
 little, so a bias alone cannot spread the argmax), then the output bias is fitted — a few passes
 subtracting the mean log-probability per class, then passes nudging each class toward an equal
-share of the argmax, VNLP's reserved label 0 pushed down. Autoregressive models are calibrated on
-their own greedy decodes (VNLP's input functions and loop), re-run after each refit because the
-history input depends on the labels.
+share of the argmax, VNLP's reserved label 0 pushed down. Each model family's component runs the
+routine on VNLP's own rows of its family (`Component.calibrate`, with a `CalibrationHead`):
+autoregressive models are calibrated on their own greedy decodes (VNLP's input functions and loop),
+re-run after each refit because the history input depends on the labels.
 
 Bit-identical everywhere: the model runs in float64 here, so machine differences (BLAS kernels,
 oneDNN, summation order) stay near 1e-16 and no argmax decision made on them flips, and the results
@@ -31,8 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from vnlp_batch.models import vnlp_reference as ref
+from vnlp_batch.corpus.sample import read_sample_sentences
+from vnlp_batch.files import atomic_write_text
+from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.spec import ModelSpec, OutputGroup
+from vnlp_batch.weights.draws import GENERATOR_VERSION, draw_model_weights, draws_sha256
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +114,13 @@ def _table(seed: int) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {"models": {}}
 
 
-def stored(seed: int, model: str, draws_sha256: str) -> Calibration | None:
-    """The stored calibration of `model` for `seed`, if one was computed for exactly these draws."""
+def stored(seed: int, model: str, draws_digest: str) -> Calibration | None:
+    """The stored calibration of `model` for `seed`, if one was computed for exactly the draws whose
+    `draws_sha256` is `draws_digest`."""
     entry = _table(seed)["models"].get(model)
     if entry is None:
         return None
-    if entry["draws_sha256"] != draws_sha256:
+    if entry["draws_sha256"] != draws_digest:
         log.warning(
             "%s: the stored calibration was computed for other drawn weights; calibrating again "
             "(run `python -m vnlp_batch.weights.calibration` to update the table)",
@@ -209,13 +214,19 @@ def _float64_keras() -> Iterator[Any]:
         keras.backend.set_floatx(before)
 
 
-class _Head:
+class CalibrationHead:
     """VNLP's Keras model in float64, recording the input of its output layer (the 'features') on
-    every call, with its output kernel scaled and its bias replaced on request."""
+    every call, with its output kernel scaled and its bias refitted on request: what a component's
+    `calibrate` works with (`tokens`: its calibration text budget; `rounds`: greedy decode -> refit
+    cycles for autoregressive models)."""
+
+    tokens = CALIBRATION_TOKENS
+    rounds = CALIBRATION_ROUNDS
 
     def __init__(self, spec: ModelSpec, arrays: Sequence[np.ndarray]) -> None:
         from vnlp_batch.models.keras_build import build_keras_model
 
+        self.spec = spec
         with _float64_keras() as keras:
             self.model = build_keras_model(spec)
             self.model.set_weights([np.asarray(a, np.float64) for a in arrays])
@@ -246,6 +257,10 @@ class _Head:
     def set_bias(self, bias: np.ndarray) -> None:
         self.head.bias.assign(bias)
 
+    def shift_bias(self, shift: float | np.ndarray) -> None:
+        """Add `shift` to the output bias (rounded to the bias grid)."""
+        self.set_bias(round_bias(self.bias + shift))
+
     def spread_logits(self, features: np.ndarray) -> None:
         """Scale each output column so that its logit varies across `features` with std LOGIT_SPREAD."""
         spread = (features @ self.kernel0).std(axis=0)
@@ -253,94 +268,33 @@ class _Head:
         # The float32 kernel written to disk is float32(kernel0 * scale): the same product.
         self.head.kernel.assign(self.kernel0 * self.scale)
 
-    def result(self, stats: list[GroupStats]) -> Calibration:
+    def refit(self, features: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Fit every output group's bias to spread its argmax over `features` (see `fit_group_bias`;
+        `valid` masks output slots that cannot be chosen)."""
+        logits = self.logits(features)
+        bias = self.bias.copy()
+        mean_logit = SIGMOID_MEAN_LOGIT if self.spec.output_activation == "sigmoid" else 0.0
+        for group in self.spec.output_groups:
+            part = slice(group.start, group.stop)
+            bias[part] = fit_group_bias(logits[:, part], bias[part], group, valid, mean_logit)
+        self.set_bias(round_bias(bias))
+
+    def result(self, labels: np.ndarray) -> Calibration:
+        """The calibration as it stands, with the spread of `labels` (N, groups) it gives."""
         bias = round_bias(self.bias)
+        stats = group_stats(self.spec, labels)
         return Calibration(tuple(map(float, self.scale)), tuple(map(float, bias)), tuple(stats))
 
 
 def calibrate(spec: ModelSpec, arrays: Sequence[np.ndarray], corpus: Sequence[str]) -> Calibration:
-    """The calibration of `spec`'s drawn `arrays` (VNLP's weight order, embedding included) on `corpus`."""
-    head = _Head(spec, arrays)
-    if spec.decoding == "autoregressive":
-        return _calibrate_autoregressive(spec, head, ref.sample_sentences(spec, corpus, CALIBRATION_TOKENS))
-    if spec.decoding == "per_token":
-        return _calibrate_stemmer(spec, head, corpus)
-    if spec.decoding == "per_char":
-        return _calibrate_charner(spec, head, corpus)
-    return _calibrate_sentiment(spec, head, corpus)
-
-
-def _refit(spec: ModelSpec, head: _Head, features: np.ndarray, valid: np.ndarray | None = None) -> None:
-    logits = head.logits(features)
-    bias = head.bias.copy()
-    mean_logit = SIGMOID_MEAN_LOGIT if spec.output_activation == "sigmoid" else 0.0
-    for group in spec.output_groups:
-        part = slice(group.start, group.stop)
-        bias[part] = fit_group_bias(logits[:, part], bias[part], group, valid, mean_logit)
-    head.set_bias(round_bias(bias))
-
-
-def _calibrate_autoregressive(spec: ModelSpec, head: _Head, sentences) -> Calibration:
-    for round_ in range(CALIBRATION_ROUNDS):
-        head.features.clear()
-        ref.decode_autoregressive(spec, head, sentences)
-        if round_ == 0:
-            head.spread_logits(np.concatenate(head.features))
-        _refit(spec, head, np.concatenate(head.features))
-    decoded = ref.decode_autoregressive(spec, head, sentences)
-    labels = np.array([label for d in decoded for label in d.labels])
-    return head.result(group_stats(spec, labels))
-
-
-def _calibrate_stemmer(spec: ModelSpec, head: _Head, corpus: Sequence[str]) -> Calibration:
-    sentences = ref.sample_sentences(spec, corpus, 4 * CALIBRATION_TOKENS)
-    valid_rows = []
-    for s in sentences:
-        candidates = [c[:10] for c in ref.stemmer_candidates(s.tokens)]
-        head(ref.stemmer_inputs(spec, s.tokens, candidates))
-        valid_rows.append(np.array([[k < len(c) for k in range(10)] for c in candidates]))
-    features, valid = np.concatenate(head.features), np.concatenate(valid_rows)
-    head.spread_logits(features)
-    _refit(spec, head, features, valid)
-    logits = np.where(valid, head.logits(features), -np.inf)
-    ambiguous = valid.sum(axis=1) > 1
-    return head.result(group_stats(spec, logits[ambiguous].argmax(axis=1)[:, None]))
-
-
-def _calibrate_charner(spec: ModelSpec, head: _Head, corpus: Sequence[str]) -> Calibration:
-    rows, positions = [], []
-    for s in ref.sample_sentences(spec, corpus, 4 * CALIBRATION_TOKENS):
-        joined = " ".join(s.tokens)
-        if len(joined) > 256:
-            continue
-        rows.append(ref.charner_inputs(spec, s.tokens))
-        positions.append(np.array([c != " " for c in joined] + [False] * (256 - len(joined))))
-    head([np.concatenate(rows)])
-    features = np.concatenate(head.features)[np.stack(positions)]
-    head.spread_logits(features)
-    _refit(spec, head, features)
-    return head.result(group_stats(spec, head.logits(features).argmax(axis=1)[:, None]))
-
-
-def _calibrate_sentiment(spec: ModelSpec, head: _Head, corpus: Sequence[str]) -> Calibration:
-    batch = [ref.sentiment_inputs(spec, text) for text in corpus]
-    batch = [b for b in batch if b.shape[1] == 256]  # longer texts go through VNLP's split-and-average
-    head([np.concatenate(batch)])
-    features = np.concatenate(head.features)
-    head.spread_logits(features)
-    z = head.logits(features)[:, 0]
-    head.set_bias(round_bias(head.bias - np.median(z)))
-    labels = (head.logits(features)[:, 0] > 0).astype(int)[:, None]
-    return head.result(group_stats(spec, labels))
+    """The calibration of `spec`'s drawn `arrays` (VNLP's weight order, embedding included) on `corpus`,
+    by its component's routine (on VNLP's own rows of its family)."""
+    return spec.component.calibrate(spec, CalibrationHead(spec, arrays), corpus)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Recompute the stored seed-0 calibration of every model (or of the models named in argv)."""
     import argparse
-
-    from vnlp_batch.corpus.sample import read_sample_sentences
-    from vnlp_batch.models.declarations import MODELS
-    from vnlp_batch.weights.synthetic import GENERATOR_VERSION, draw_model_weights, draws_sha256
 
     parser = argparse.ArgumentParser(
         prog="python -m vnlp_batch.weights.calibration", description=main.__doc__
@@ -363,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         table["models"][name] = {"draws_sha256": draws_sha256(arrays), **calibration.to_json()}
         log.info("%s: %s", name, [asdict(s) for s in calibration.stats])
     table["models"] = dict(sorted(table["models"].items()))
-    path.write_text(json.dumps(table, indent=1) + "\n")
+    atomic_write_text(path, json.dumps(table, indent=1) + "\n")
     log.info("wrote %s", path)
 
 

@@ -29,14 +29,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from vnlp_batch.weights.vnlp_format import sha256_file
+from vnlp_batch.files import sha256_digest, sha256_file
 
 __all__ = ["DownloadError", "fetch", "fetch_many"]
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _CONTENT_RANGE_RE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)", re.IGNORECASE)
 # requests wraps errors raised while connecting, but reading response.raw raises urllib3's and the socket's
 # own exceptions (urllib3's IncompleteRead for a body shorter than its Content-Length, among others).
@@ -75,16 +74,6 @@ def _stderr_is_terminal() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):  # replaced or closed stderr
         return False
-
-
-def _normalise_sha256(digest: str | None) -> str | None:
-    """Return ``digest`` as lower-case hex, or raise ValueError if it is not a SHA-256."""
-    if digest is None:
-        return None
-    normalised = digest.strip().lower()
-    if not _SHA256_RE.fullmatch(normalised):
-        raise ValueError(f"not a SHA-256 hex digest: {digest!r}")
-    return normalised
 
 
 def _content_length(response: requests.Response) -> int | None:
@@ -239,7 +228,7 @@ def fetch(
     checksum mismatches; ``dest`` is never left incomplete.
     """
     dest = Path(dest)
-    want = _normalise_sha256(sha256)
+    want = None if sha256 is None else sha256_digest(sha256.strip())
     if dest.is_file():
         if want is None:
             return dest

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from vnlp_batch.config.schema import WeightsConfig
+from vnlp_batch.files import sha256_file
 from vnlp_batch.models.spec import ModelSpec
-from vnlp_batch.weights.vnlp_format import sha256_file
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def resolve_weights(
     """Make sure every file `specs` need is on disk and return where."""
     specs = list(specs)
     if config.source == "synthetic":
-        from vnlp_batch.weights.synthetic import GENERATOR_VERSION, ensure_synthetic_weights
+        from vnlp_batch.weights.draws import GENERATOR_VERSION
+        from vnlp_batch.weights.synthetic import ensure_synthetic_weights
 
         directory = ensure_synthetic_weights(cache_dir, config.seed, specs, corpus)
         provenance = {

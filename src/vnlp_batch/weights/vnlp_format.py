@@ -12,16 +12,16 @@ file names. :func:`read_weights_file` uses an unpickler that can only rebuild pl
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import reprlib
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from vnlp_batch.files import atomic_open, atomic_write_bytes
 
 __all__ = [
     "WEIGHTS_PICKLE_PROTOCOL",
@@ -29,7 +29,6 @@ __all__ = [
     "check_weight_shapes",
     "read_matrix_file",
     "read_weights_file",
-    "sha256_file",
     "write_matrix_file",
     "write_weights_file",
 ]
@@ -37,7 +36,6 @@ __all__ = [
 WEIGHTS_PICKLE_PROTOCOL = 3
 """The pickle protocol of VNLP's ``*.weights`` files."""
 
-_HASH_CHUNK = 1 << 20
 # The GLOBAL opcode (protocols 0-3) naming numpy's array rebuilder, as numpy 2 and numpy 1 write it.
 _NUMPY2_RECONSTRUCT = b"cnumpy._core.multiarray\n_reconstruct\n"
 _NUMPY1_RECONSTRUCT = b"cnumpy.core.multiarray\n_reconstruct\n"
@@ -131,24 +129,6 @@ def _describe(obj: object) -> str:
     return f"{name} {_REPR.repr(obj)}"
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Create ``path`` with the bytes ``write`` puts into a file, so that it appears whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # O_EXCL so concurrent writers never share a temp file; mode 0o666 leaves permissions to the umask
-        # (tempfile.mkstemp would make every weights file private to its writer).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_weights_file(path: Path, arrays: Sequence[np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` in VNLP's ``*.weights`` format, atomically.
 
@@ -174,7 +154,7 @@ def write_weights_file(path: Path, arrays: Sequence[np.ndarray]) -> None:
     # spelling keeps the bytes VNLP's whatever numpy writes them (synthetic files are pinned by sha256).
     data = data.replace(_NUMPY2_RECONSTRUCT, _NUMPY1_RECONSTRUCT)
     try:
-        _atomic_write(path, lambda f: f.write(data))
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise WeightsFileError(f"{path}: cannot write weights file: {exc}") from exc
 
@@ -228,7 +208,8 @@ def write_matrix_file(path: Path, array: np.ndarray) -> None:
         raise WeightsFileError(f"{path}: dtype {array.dtype} holds Python objects and cannot be stored")
     try:
         # np.save appends ".npy" to a file name but not to an open file.
-        _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
+        with atomic_open(path, "wb") as f:
+            np.save(f, array, allow_pickle=False)
     except OSError as exc:
         raise WeightsFileError(f"{path}: cannot write matrix file: {exc}") from exc
 
@@ -308,12 +289,3 @@ def check_weight_shapes(
             f"{path}: {len(problems)} weight array(s) do not match the model: " + "; ".join(problems)
         )
     return checked
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of the file at ``path``, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

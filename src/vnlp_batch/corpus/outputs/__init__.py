@@ -4,7 +4,7 @@ Both writers take the record batches the Parquet writer (`corpus.writer.Annotate
 the input columns, then the annotation columns of `corpus.schema` (with `spans=True`: `sentence`,
 `token_start`, `token_end`, `sentence_sentiment`, ...). Like it they are context managers whose file
 appears under its final name only on `commit()` (a temporary beside it, fsynced and renamed; the
-temporary's name is `corpus.writer.temporary_path`'s, so `remove_stale_temporaries` cleans up after
+temporary's name is `files.temporary_path`'s, so `remove_stale_temporaries` cleans up after
 a killed run).
 
 How the stage will use this (wired into the stage in a follow-up, with `output.format`): for each

@@ -62,8 +62,8 @@ from typing import Any
 import pyarrow as pa
 from conllu.models import Metadata, Token, TokenList
 
-from vnlp_batch.corpus.outputs.atomic import AtomicTextFile
 from vnlp_batch.featurize.sentences import LINE_BREAKS
+from vnlp_batch.files import AtomicFile
 
 OUT_OF_RANGE_DEPREL = "dep"
 _UNSAFE_ID = re.compile(r"[\s/]")
@@ -90,7 +90,7 @@ def _value(value: Any) -> str | None:
     return _WHITESPACE.sub("_", text) if _WHITESPACE.search(text) else text
 
 
-class ConlluWriter(AtomicTextFile):
+class ConlluWriter(AtomicFile):
     """Writes annotated record batches to `final_path` as CoNLL-U (see the module docstring).
 
     `source_name` names the input file in sent_ids; `text_column` and `id_column` are the input's.

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from vnlp_batch.corpus.outputs.atomic import AtomicTextFile
+from vnlp_batch.files import AtomicFile
 
 
 def _to_json(value: Any) -> Any:
@@ -44,7 +44,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-class JsonlWriter(AtomicTextFile):
+class JsonlWriter(AtomicFile):
     """Writes annotated record batches to `final_path` as JSON Lines (see the module docstring)."""
 
     def __init__(self, final_path: Path) -> None:

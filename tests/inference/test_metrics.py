@@ -10,7 +10,7 @@ import psutil
 import pytest
 from rich.console import Console
 
-from vnlp_batch.corpus.metrics import RunMetrics
+from vnlp_batch.inference.metrics import RunMetrics
 
 KEYS = {
     "rows",
@@ -112,7 +112,7 @@ def test_peak_rss_is_the_process_own_not_its_parents() -> None:
     import numpy as np
 
     ballast = np.ones(2**28 // 2, np.float64)  # 1 GiB, touched: resident in this process
-    code = "from vnlp_batch.corpus.metrics import _os_max_rss; print(_os_max_rss())"
+    code = "from vnlp_batch.inference.metrics import _os_max_rss; print(_os_max_rss())"
     child = int(
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     )

@@ -1,6 +1,6 @@
 """Run metrics: rows, tokens, wall time, throughput, peak memory, providers and time per stage.
 
-Every run writes them as `metrics.json` (SPEC §6) and prints `summary_table()` at the end.
+Every run writes them as `metrics.json` (README, "Inference stage") and prints `summary_table()` at the end.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 from rich.table import Table
 
-from vnlp_batch.corpus.writer import atomic_write_text
+from vnlp_batch.corpus.writer import write_output_text
 
 try:
     import resource
@@ -114,7 +114,7 @@ class RunMetrics:
 
     def write(self, path: Path) -> None:
         """Write `to_dict()` as pretty JSON to `path`, atomically."""
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+        write_output_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
     def summary_table(self) -> Table:
         """The metrics as a rich table for the end-of-run summary."""

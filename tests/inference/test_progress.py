@@ -9,10 +9,10 @@ import signal
 import pytest
 from rich.console import Console
 
-from vnlp_batch.corpus.progress import RunProgress
+from vnlp_batch.inference.progress import RunProgress
 from vnlp_batch.stopping import Stopped
 
-LOGGER = "vnlp_batch.corpus.progress"
+LOGGER = "vnlp_batch.inference.progress"
 
 
 class FakeClock:

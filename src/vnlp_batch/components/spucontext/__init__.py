@@ -1,0 +1,1 @@
+"""SPUContextPoS, SPUContextNER, SPUContextDP: component.py, graphs.py (their cut), fast.py."""

@@ -1,0 +1,1 @@
+"""StemmerAnalyzer: component.py, graphs.py (its cut), fast.py (its fast decoder)."""

@@ -1,0 +1,1 @@
+"""TreeStackPoS, TreeStackDP: component.py, graphs.py (their cut), fast.py (their fast decoders)."""
