@@ -141,9 +141,7 @@ def test_a_missing_id_column_names_the_closest_column(tmp_path: Path, nothing_lo
     )
 
 
-def test_unreadable_and_unwired_inputs_are_named_with_the_formats_read(
-    tmp_path: Path, nothing_loads: None
-) -> None:
+def test_unreadable_inputs_are_named_with_the_formats_read(tmp_path: Path, nothing_loads: None) -> None:
     garbage = tmp_path / "g" / "a.parquet"
     garbage.parent.mkdir()
     garbage.write_bytes(b"not parquet at all")
@@ -155,10 +153,18 @@ def test_unreadable_and_unwired_inputs_are_named_with_the_formats_read(
 
     csv = tmp_path / "c" / "a.csv"
     csv.parent.mkdir()
-    csv.write_text("id,text\n1,bir cümle\n")
+    csv.write_text("id,content\n1,bir cümle\n")
     assert str(refused(config(csv, tmp_path))) == (
-        f"{csv}: CSV input is not wired into the command yet, which reads Parquet (the library reads it: "
-        "see the README, Documents, more input formats)"
+        f"{csv}: text column 'text' not found; available columns: id (string), content (string); "
+        "did you mean data.text_column=content?"
+    )
+    jsonl = tmp_path / "j" / "a.jsonl"
+    jsonl.parent.mkdir()
+    jsonl.write_text("id,text\n1,a CSV named .jsonl\n")
+    error = refused(config(jsonl, tmp_path))
+    assert isinstance(error, BadFileError)
+    assert str(error).startswith(f"{jsonl}: cannot read as JSON Lines: line 1") and "vnlp-batch reads" in str(
+        error
     )
     unknown = tmp_path / "u" / "a.docx"
     unknown.parent.mkdir()

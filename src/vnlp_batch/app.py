@@ -265,8 +265,9 @@ def _summarize(
         console.print(f"… and {len(skipped) - LISTED_FILES:,} more files skipped")
     for path, reason in bad_files.items():
         console.print(f"[red]bad file[/red] {escape(path)}: {escape(reason)}")
-    if written:
-        console.print(_preview(written[0]))
+    parquet = next((path for path in written if path.suffix == ".parquet"), None)
+    if parquet is not None:
+        console.print(_preview(parquet))
     if provenance.get("synthetic"):
         log.warning(SYNTHETIC_WARNING)
 

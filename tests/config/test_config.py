@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 
@@ -160,6 +161,8 @@ def test_every_key_is_declared_as_changing_outputs_or_not() -> None:
         "data.text_column": "text",
         "data.id_column": "id",  # conf/data/sample.yaml
         "data.max_tokens": 7,
+        "data.unit": "document",
+        "data.format": None,
         "runtime.decoder": "fast",
         "runtime.graph_optimization_level": "all",
     }
@@ -287,3 +290,25 @@ def test_help_says_what_the_tool_does_how_to_run_it_and_where_outputs_go() -> No
         assert [line for line in text.splitlines() if line.startswith(f"  {group} ")], group
     assert "outputs/annotated/<input>-<hash>/<task>/" in text and "data.overwrite=true" in text
     assert "Exit codes: 0 done" in text
+
+
+def test_units_input_and_output_formats_are_checked_and_one_format_is_a_list() -> None:
+    assert load().data.unit == "document"  # a news corpus holds documents (README, Documents)
+    assert load("data.unit=sentence", "data.format=jsonl").data.format == "jsonl"
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("data.unit='paragraph' is not allowed; choose one of: sentence, document"),
+    ):
+        load("data.unit=paragraph")
+    with pytest.raises(
+        ConfigError, match=re.escape("data.format='xml' is not allowed; choose one of: parquet, jsonl")
+    ):
+        load("data.format=xml")
+    assert load("output.format=[parquet,conllu]").output.format == ["parquet", "conllu"]
+    with pytest.raises(ConfigError, match=re.escape("output.format='conll' is not allowed")):
+        load("output.format=[conll]")
+    with pytest.raises(ConfigError, match="names a format twice"):
+        load("output.format=[jsonl,jsonl]")
+    # On the command line one format needs no brackets.
+    assert _rewrite_data_path(["output.format=conllu"]) == ["output.format=[conllu]"]
+    assert _rewrite_data_path(["output.format=[conllu,jsonl]"]) == ["output.format=[conllu,jsonl]"]

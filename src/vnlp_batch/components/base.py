@@ -49,6 +49,8 @@ class Component:
     fast_decoder: ClassVar[type | None] = None  # (spec, graphs by role) -> the fast decoder
     graph_roles: ClassVar[tuple[str, ...]] = ()  # roles of the fast graphs `fast_graphs` can cut
     own_tokens: ClassVar[bool] = False  # labels tokens of its own, not the Treebank `tokens`
+    # One value for a whole text (sentiment): with data.unit=document it also runs on the whole row
+    labels_whole_text: ClassVar[bool] = False
 
     def roles_to_load(self, roles: Sequence[str], decoder: str) -> list[str]:
         """The graphs of an export (`roles`) a run with `decoder` loads: the monolithic one, and the

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 class Sentiment(Component):
     decoding = "per_text"
+    labels_whole_text = True
 
     def group_labels(self, spec: ModelSpec, group: OutputGroup) -> list[str]:
         return [group.name]  # a single sigmoid: the probability of its one class

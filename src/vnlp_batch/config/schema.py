@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vnlp_batch.corpus.formats.names import FORMATS
+from vnlp_batch.corpus.outputs.names import OUTPUT_FORMATS
 from vnlp_batch.files import sha256_digest
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, VNLP_BASE_URL
 
@@ -26,6 +28,7 @@ PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 GRAPH_OPT_LEVELS = ("disable", "basic", "extended", "all")
 ON_BAD_FILE = ("fail", "skip")
 DECODERS = ("fast", "monolithic")
+UNITS = ("sentence", "document")
 
 
 class ConfigError(ValueError):
@@ -71,7 +74,11 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    path: str = "sample"  # a Parquet file, a directory, a glob, or "sample" for the bundled corpus
+    path: str = "sample"  # a file, a directory, a glob, or "sample" for the bundled corpus
+    # document: each row is split into sentences (VNLP's splitter), each annotated as a sentence row
+    # would be; sentence: each row is annotated as one string, VNLP's own semantics (README, Documents)
+    unit: str = "document"
+    format: str | None = None  # parquet, jsonl, csv, tsv or txt; None: from each file's extension
     text_column: str = "text"
     id_column: str | None = None
     # None: outputs/annotated/<input>-<hash>/<task plan> (preflight.default_output_dir), the same place
@@ -80,7 +87,7 @@ class DataConfig:
     output_dir: str | None = None
     overwrite: bool = False  # replace outputs made with another configuration instead of refusing
     on_bad_file: str = "fail"
-    max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
+    max_tokens: int = 2000  # a longer unit (row or sentence, data.unit) gets status error:too_long
     # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
     # least the jobs' time limit (corpus/writer.py, STALE_TEMPORARY_HOURS)
     stale_temporary_hours: float = 24.0
@@ -93,10 +100,29 @@ class DataConfig:
         if self.output_dir == "":
             raise ConfigError("data.output_dir is empty; give a directory, or null for the default")
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
+        _choice("data.unit", self.unit, UNITS)
+        if self.format is not None:
+            _choice("data.format", self.format, FORMATS)
         if self.max_tokens < 1:
             raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
         if not self.stale_temporary_hours > 0:
             raise ConfigError(f"data.stale_temporary_hours={self.stale_temporary_hours} must be > 0")
+
+
+@dataclass
+class OutputConfig:
+    """The files written for each input: `format` lists them (the first is the one resuming checks
+    first; every one must exist for an input to count as done)."""
+
+    format: list[str] = field(default_factory=lambda: ["parquet"])
+
+    def __post_init__(self) -> None:
+        if not self.format:
+            raise ConfigError(f"output.format is empty; give one or more of: {', '.join(OUTPUT_FORMATS)}")
+        for name in self.format:
+            _choice("output.format", name, OUTPUT_FORMATS)
+        if len(set(self.format)) != len(self.format):
+            raise ConfigError(f"output.format={list(self.format)} names a format twice")
 
 
 @dataclass
@@ -189,6 +215,7 @@ class AppConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     weights: WeightsConfig = field(default_factory=WeightsConfig)
@@ -224,6 +251,8 @@ OUTPUT_KEYS: tuple[str, ...] = (
     "data.text_column",
     "data.id_column",
     "data.max_tokens",
+    "data.unit",
+    "data.format",  # which rows a file holds
     "runtime.decoder",  # fast and monolithic are equal to ~1e-7, not bit for bit
     "runtime.graph_optimization_level",  # fused kernels round differently
 )
@@ -247,6 +276,7 @@ NOT_OUTPUT_KEYS: dict[str, str] = {
     "runtime.spin_wait": "how idle threads wait",
     "data.path": "the manifest keys each input file by its path and fingerprint",
     "data.output_dir": "where the outputs go",
+    "output.format": "which files are written; a file counts as done only when all of them exist",
     "data.overwrite": "whether outputs of another configuration may be replaced",
     "data.on_bad_file": "a bad file is never recorded as done",
     "data.stale_temporary_hours": "which killed runs' temporaries are deleted",

@@ -62,6 +62,19 @@ class Annotator:
         text = "Bu sabah Ankara'da yağmur yağdı, İstanbul'da ise güneş vardı."
         self.annotate([text], [treebank_word_tokenize(text)])
 
+    def annotate_whole_texts(self, texts: Sequence[str]) -> BatchResult:
+        """The plan's models that label a whole text (`labels_whole_text`: sentiment) on `texts`: with
+        data.unit=document the rows' own values, beside those of their sentences."""
+        n = len(texts)
+        result = BatchResult(errors=[None] * n, dp_chunked=[False] * n)
+        for name in self.order:
+            model = self.models[name]
+            component = model.spec.component
+            if component.labels_whole_text and self.plan.model_for(model.spec.task) == name:
+                output = component.annotate(model, texts, [[] for _ in texts], [], result, self.keep_probs)
+                result.columns.update(output.columns)
+        return result
+
     def annotate(self, texts: Sequence[str], tokens: Sequence[list[str]]) -> BatchResult:
         n = len(texts)
         result = BatchResult(errors=[None] * n, dp_chunked=[False] * n)
