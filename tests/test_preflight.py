@@ -261,3 +261,32 @@ def test_the_configuration_an_output_is_made_with_names_what_a_user_chose() -> N
     assert describe(synthetic) == "task pos (pos: spucontext_pos), weights synthetic seed 0"
     assert differences(vnlp, synthetic) == "weights.seed: None → 0; weights.source: vnlp → synthetic"
     assert differences(None, synthetic) == "not written by vnlp-batch"
+
+
+def test_an_output_option_added_since_a_file_was_made_is_its_default_for_that_file(tmp_path: Path) -> None:
+    """A file made before `dep.heads` existed was made with VNLP's heads: updating vnlp-batch does not
+    make its output directory another configuration, choosing `in_sentence` does."""
+    from vnlp_batch.config.schema import DepConfig
+    from vnlp_batch.corpus.errors import OutputConflictError
+    from vnlp_batch.resume import as_recorded, differences, made_with
+
+    def of(cfg: AppConfig) -> dict:
+        return made_with(dataclasses.asdict(cfg), {"dep": "spucontext_dp"})
+
+    default = of(AppConfig(task=TaskConfig("dep")))
+    older = dataclasses.asdict(AppConfig(task=TaskConfig("dep")))
+    del older["dep"]  # an older vnlp-batch's config, in a file's metadata
+    recorded = made_with(older, {"dep": "spucontext_dp"})
+    assert "dep.heads" not in recorded["options"]
+    assert as_recorded(recorded) == default
+    in_sentence = of(AppConfig(task=TaskConfig("dep"), dep=DepConfig("in_sentence")))
+    assert differences(as_recorded(recorded), in_sentence) == "dep.heads: vnlp → in_sentence"
+    assert as_recorded(None) is None
+
+    manifest = Manifest.load(tmp_path)
+    output = tmp_path / "a.parquet"
+    output.write_bytes(b"annotated")
+    manifest.mark_done(tmp_path / "in" / "a.parquet", {}, "key", output, 1, {"ok": 1}, made_with=recorded)
+    preflight.refuse_other_configurations(Manifest.load(tmp_path), [output], default)
+    with pytest.raises(OutputConflictError, match=r"dep\.heads: vnlp → in_sentence"):
+        preflight.refuse_other_configurations(Manifest.load(tmp_path), [output], in_sentence)

@@ -28,7 +28,7 @@ from vnlp_batch.corpus.manifest import Manifest
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.planning import plan_for
 from vnlp_batch.models.spec import ModelSpec
-from vnlp_batch.resume import describe, differences, made_with, made_with_of_file, resume_key
+from vnlp_batch.resume import as_recorded, describe, differences, made_with, made_with_of_file, resume_key
 
 log = logging.getLogger("vnlp_batch")
 
@@ -179,14 +179,14 @@ def refuse_other_configurations(manifest: Manifest, targets: Iterable[Path], min
             recorded.add(output)
             if not output.is_file():
                 continue
-            theirs = entry["made_with"] if "made_with" in entry else made_with_of_file(output)
+            theirs = as_recorded(entry["made_with"] if "made_with" in entry else made_with_of_file(output))
             if theirs != mine:
                 others[output] = theirs
     for target in targets:
         # A CoNLL-U or JSON Lines file cannot say how it was made; unrecorded, it was left by a run
         # killed between writing it and recording it (see inference/stage.py: Parquet is written last).
         if target not in recorded and target.is_file() and target.suffix == ".parquet":
-            theirs = made_with_of_file(target)
+            theirs = as_recorded(made_with_of_file(target))
             if theirs != mine:
                 others[target] = theirs
     if others:

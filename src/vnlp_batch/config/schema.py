@@ -11,8 +11,9 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from vnlp_batch.components.base import Heads
 from vnlp_batch.corpus.formats.names import FORMATS
 from vnlp_batch.corpus.outputs.names import OUTPUT_FORMATS
 from vnlp_batch.files import sha256_digest
@@ -29,6 +30,7 @@ GRAPH_OPT_LEVELS = ("disable", "basic", "extended", "all")
 ON_BAD_FILE = ("fail", "skip")
 DECODERS = ("fast", "monolithic")
 UNITS = ("sentence", "document")
+HEADS: tuple[str, ...] = get_args(Heads)  # vnlp, in_sentence
 
 
 class ConfigError(ValueError):
@@ -171,6 +173,18 @@ class RuntimeConfig:
         return max(1, (self.intra_op_threads or available_cores()) // self.lanes)
 
 
+@dataclass
+class DepConfig:
+    """Dependency parsing. `heads=vnlp`: VNLP's argmax over the 41 arcs, which can point past the end
+    of a sentence shorter than 40 tokens; `in_sentence`: the argmax over the root and the sentence's
+    (or 40-token chunk's) own tokens, so every head is valid CoNLL-U (README, "Deviations")."""
+
+    heads: str = "vnlp"
+
+    def __post_init__(self) -> None:
+        _choice("dep.heads", self.heads, HEADS)
+
+
 def _file_names(pins: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """{"a": {"weights": d}} -> {"a.weights": d}: nested keys joined with dots."""
     joined: dict[str, Any] = {}
@@ -219,6 +233,7 @@ class AppConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     weights: WeightsConfig = field(default_factory=WeightsConfig)
+    dep: DepConfig = field(default_factory=DepConfig)
     stage: str = "all"
     batch_size: int = 64
     resume: bool = True  # skip input files the output manifest records as done with this config
@@ -255,6 +270,7 @@ OUTPUT_KEYS: tuple[str, ...] = (
     "data.format",  # which rows a file holds
     "runtime.decoder",  # fast and monolithic are equal to ~1e-7, not bit for bit
     "runtime.graph_optimization_level",  # fused kernels round differently
+    "dep.heads",
 )
 # Dynamic quantization quantizes activations per graph call over all the rows of that call, so with
 # quantized graphs a row's output also depends on which rows are computed with it.

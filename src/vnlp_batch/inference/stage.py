@@ -123,7 +123,7 @@ def _run(
     following: dict[Path, Path | None] = dict(itertools.zip_longest(todo, todo[1:]))
     if todo:
         opener.ahead(todo[0])  # read while the models warm up
-    annotator = Annotator(plan, models)
+    annotator = Annotator(plan, models, heads=cfg.dep.heads)
     startup.lap("stage checks")
     annotator.warm_up()  # part of loading: the throughput clock below measures annotation only
     startup.lap("warm-up")
