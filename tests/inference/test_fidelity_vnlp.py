@@ -31,7 +31,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agreement import PROB_TOLERANCE, TIE_BOUND, check_free_running, check_steps, top2_margin
+from agreement import (
+    LEDGER,
+    PROB_TOLERANCE,
+    TIE_BOUND,
+    Tie,
+    check_free_running,
+    check_steps,
+    top2_margin,
+)
 from vnlp_batch.inference import autoregressive
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.vnlp_env import tensorflow, vnlp_module
@@ -41,6 +49,7 @@ DOCUMENT_STEP = 8  # of the document corpus's sentences (data.unit=document), wi
 LONGEST = 3  # the longest sentences of the corpus are always in the subset
 MIN_SENTENCES = 60
 COMPARISON = "ours vs VNLP predict"
+DOCUMENT_COMPARISON = "data.unit=document sentences vs VNLP predict"
 
 
 @dataclass
@@ -395,6 +404,12 @@ def test_document_unit_sentences_are_vnlp_predict_on_each_sentence(
             values = [[annotated[c][i] for i in mine] for c in columns]
             ours = list(zip(*values, strict=True)) if len(columns) > 1 else values[0]
             check_free_running(ours, expected, ties, what=f"{name} document {row} sentence {k}")
+            # Counted in the session's summary; a near-tie (compared only up to it) is listed there.
+            LEDGER.steps[(name, DOCUMENT_COMPARISON)] += len(expected)
+            if ties:
+                margin = min(top2_margin(probs[ties[0]]), 1.0)
+                tie = Tie(f"document {row} sentence {k}, step {ties[0]}", "first near-tie", margin, -1, -1)
+                LEDGER.ties[(name, DOCUMENT_COMPARISON)].append(tie)
             compared += 1
         theirs = float(np.asarray(runs["sentiment"].labels[(row, k)]).reshape(-1)[0])
         assert abs(annotated["sentence_sentiment"][k] - theirs) <= PROB_TOLERANCE, (row, k)
