@@ -81,6 +81,12 @@ def output_dir_for(cfg: AppConfig) -> Path:
     return Path(os.path.abspath(os.path.expanduser(cfg.data.output_dir)))
 
 
+def inputs_for(cfg: AppConfig) -> list[Path]:
+    """The input files in processing order (never any under the output directory; of `data.format`
+    when it is set)."""
+    return discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg), format=cfg.data.format)
+
+
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -149,7 +155,7 @@ def check_run(cfg: AppConfig, models: Mapping[str, str]) -> Preflight:
     from vnlp_batch.corpus.writer import check_writable, inputs_root_for, output_paths_for
 
     output_dir = output_dir_for(cfg)
-    inputs = discover_inputs(cfg.data.path, exclude_dir=output_dir)
+    inputs = inputs_for(cfg)
     checked: dict[Path, tuple[dict, pa.Schema]] = {}
     bad_files: dict[str, str] = {}
     for file in inputs:

@@ -253,3 +253,16 @@ def test_sentiment_is_finite_per_sentence_and_per_row(document_rows: list[dict[s
     for row in document_rows:
         assert len(row["sentence_sentiment"]) == len(set(row["sentence"]))
         assert all(0 <= v <= 1 and math.isfinite(v) for v in [*row["sentence_sentiment"], row["sentiment"]])
+
+
+def test_data_format_names_the_format_of_a_directory_of_json_files(
+    run_stage: StageRunner, tmp_path: Path
+) -> None:
+    directory = tmp_path / "in"
+    directory.mkdir()
+    (directory / "notes.txt").write_text("not an input\n")
+    for name, text in (("a.json", "Bugün hava güzel."), ("b.json", "Yarın yağmur var. Şemsiye alın.")):
+        (directory / name).write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
+    run = run_stage(directory, format="jsonl")
+    assert run.report.written == [run.output_dir / "a.parquet", run.output_dir / "b.parquet"]
+    assert run.output(directory / "b.json").column("sentence").to_pylist() == [[0, 0, 0, 0, 1, 1, 1]]

@@ -26,7 +26,6 @@ import pyarrow as pa
 
 from vnlp_batch import startup, vnlp_env
 from vnlp_batch.config.schema import AppConfig
-from vnlp_batch.corpus.discover import discover_inputs
 from vnlp_batch.corpus.errors import BadFileError
 from vnlp_batch.corpus.manifest import Manifest
 from vnlp_batch.corpus.outputs import ConlluWriter, JsonlWriter
@@ -46,11 +45,11 @@ from vnlp_batch.inference.opener import FileOpener, next_batch
 from vnlp_batch.inference.progress import RunProgress
 from vnlp_batch.inference.rows import UnitResult, assemble_rows, status_key
 from vnlp_batch.models.planning import Plan
-from vnlp_batch.preflight import check_input_file, output_dir_for, refuse_other_configurations
+from vnlp_batch.preflight import check_input_file, inputs_for, output_dir_for, refuse_other_configurations
 from vnlp_batch.resume import made_with, resume_key
 from vnlp_batch.stopping import StopOnSignal, Stopped
 
-__all__ = ["InferenceReport", "inputs_for", "run_inference"]
+__all__ = ["InferenceReport", "run_inference"]
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +64,6 @@ class InferenceReport:
     rows_done: int = 0  # rows of the input files finished, by this run or an earlier one
     metrics: dict[str, Any] = field(default_factory=dict)
     summary: Any = None  # rich Table of the metrics
-
-
-def inputs_for(cfg: AppConfig) -> list[Path]:
-    """The input files in processing order (never any under the output directory)."""
-    return discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg))
 
 
 def run_inference(
