@@ -1,7 +1,7 @@
 """VNLP 0.2.4's own per-sentence `predict`, on the synthetic weight directory.
 
 VNLP's classes are used unmodified; only their module constants PROD_WEIGHTS_LOC and
-WORD_EMBEDDING_MATRIX_LOC are pointed at the synthetic files (as tests/weights/test_vnlp_loads_synthetic.py
+WORD_EMBEDDING_MATRIX_LOC are pointed at the synthetic files (as tests/inference/test_fidelity_vnlp.py
 does), and each Keras model is wrapped in `tf.function` (same layers and weights, ~13× faster
 than eager) — VNLP calls `self.model(X).numpy()`, which the wrapper serves. Batch size is 1 (one
 sentence, and for the autoregressive models one token per call), as VNLP runs.

@@ -205,7 +205,7 @@ def add_upstream(setup: Setup, batches: Sequence[Batch], name: str) -> None:
 def run_model(models: dict, name: str, batch: Batch):
     """One batch through one model, as `Annotator.annotate` runs it: its component decodes the batch,
     reading the upstream outputs the batch carries (the stemmer's analyses, then TreeStackPoS's tags)."""
-    from vnlp_batch.components.base import ModelOutput
+    from vnlp_batch.components.base import AnnotateOptions, ModelOutput
     from vnlp_batch.inference.annotate import BatchResult
 
     model = models[name]
@@ -213,7 +213,7 @@ def run_model(models: dict, name: str, batch: Batch):
     result = BatchResult(errors=[None] * n, dp_chunked=[False] * n)
     carried = [ModelOutput(batch.analyses or ()), ModelOutput(batch.pos or ())]
     upstream = carried[: len(model.spec.needs)]
-    model.spec.component.annotate(model, batch.texts, batch.tokens, upstream, result, keep_probs=False)
+    model.spec.component.annotate(model, batch.texts, batch.tokens, upstream, result, AnnotateOptions())
     return result
 
 

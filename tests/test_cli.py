@@ -83,9 +83,9 @@ def write_texts(path: Path, columns: dict | None = None) -> Path:
 def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     """{case: (arguments, the one line it ends with)} for input and output mistakes."""
     content = write_texts(tmp_path / "c" / "news.parquet", {"id": [1], "content": ["Metin ."]})
-    csv = tmp_path / "csv" / "news.csv"
-    csv.parent.mkdir()
-    csv.write_text("id,text\n1,bir\n")
+    jsonl = tmp_path / "jsonl" / "news.jsonl"
+    jsonl.parent.mkdir()
+    jsonl.write_text("id,text\n1,a CSV named .jsonl\n")
     garbage = tmp_path / "g" / "news.parquet"
     garbage.parent.mkdir()
     garbage.write_bytes(b"PAR1 but not Parquet")
@@ -99,7 +99,10 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
             f"vnlp-batch: error: {content}: text column 'text' not found; available columns: id (int64), "
             "content (string); did you mean data.text_column=content?",
         ),
-        "not wired": ([f"data={csv}"], f"vnlp-batch: error: {csv}: CSV input is not wired into the command"),
+        "not JSON Lines": (
+            [f"data={jsonl}"],
+            f"vnlp-batch: error: {jsonl}: cannot read as JSON Lines: line 1",
+        ),
         "not Parquet": ([f"data={garbage}"], f"vnlp-batch: error: {garbage}: cannot read as Parquet"),
         "no such path": ([f"data={tmp_path / 'nope'}"], "vnlp-batch: error: input path "),
         "output dir": (
@@ -120,7 +123,7 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
 
 @pytest.mark.parametrize(
     "case",
-    ["text column", "not wired", "not Parquet", "no such path", "output dir", "other files", "download"],
+    ["text column", "not JSON Lines", "not Parquet", "no such path", "output dir", "other files", "download"],
 )
 def test_user_errors_are_one_line_exit_2_before_any_model(tmp_path: Path, case: str) -> None:
     args, last_line = refusal_cases(tmp_path)[case]

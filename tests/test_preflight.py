@@ -141,9 +141,7 @@ def test_a_missing_id_column_names_the_closest_column(tmp_path: Path, nothing_lo
     )
 
 
-def test_unreadable_and_unwired_inputs_are_named_with_the_formats_read(
-    tmp_path: Path, nothing_loads: None
-) -> None:
+def test_unreadable_inputs_are_named_with_the_formats_read(tmp_path: Path, nothing_loads: None) -> None:
     garbage = tmp_path / "g" / "a.parquet"
     garbage.parent.mkdir()
     garbage.write_bytes(b"not parquet at all")
@@ -155,10 +153,18 @@ def test_unreadable_and_unwired_inputs_are_named_with_the_formats_read(
 
     csv = tmp_path / "c" / "a.csv"
     csv.parent.mkdir()
-    csv.write_text("id,text\n1,bir cümle\n")
+    csv.write_text("id,content\n1,bir cümle\n")
     assert str(refused(config(csv, tmp_path))) == (
-        f"{csv}: CSV input is not wired into the command yet, which reads Parquet (the library reads it: "
-        "see the README, Documents, more input formats)"
+        f"{csv}: text column 'text' not found; available columns: id (string), content (string); "
+        "did you mean data.text_column=content?"
+    )
+    jsonl = tmp_path / "j" / "a.jsonl"
+    jsonl.parent.mkdir()
+    jsonl.write_text("id,text\n1,a CSV named .jsonl\n")
+    error = refused(config(jsonl, tmp_path))
+    assert isinstance(error, BadFileError)
+    assert str(error).startswith(f"{jsonl}: cannot read as JSON Lines: line 1") and "vnlp-batch reads" in str(
+        error
     )
     unknown = tmp_path / "u" / "a.docx"
     unknown.parent.mkdir()
@@ -255,3 +261,32 @@ def test_the_configuration_an_output_is_made_with_names_what_a_user_chose() -> N
     assert describe(synthetic) == "task pos (pos: spucontext_pos), weights synthetic seed 0"
     assert differences(vnlp, synthetic) == "weights.seed: None → 0; weights.source: vnlp → synthetic"
     assert differences(None, synthetic) == "not written by vnlp-batch"
+
+
+def test_an_output_option_added_since_a_file_was_made_is_its_default_for_that_file(tmp_path: Path) -> None:
+    """A file made before `dep.heads` existed was made with VNLP's heads: updating vnlp-batch does not
+    make its output directory another configuration, choosing `in_sentence` does."""
+    from vnlp_batch.config.schema import DepConfig
+    from vnlp_batch.corpus.errors import OutputConflictError
+    from vnlp_batch.resume import as_recorded, differences, made_with
+
+    def of(cfg: AppConfig) -> dict:
+        return made_with(dataclasses.asdict(cfg), {"dep": "spucontext_dp"})
+
+    default = of(AppConfig(task=TaskConfig("dep")))
+    older = dataclasses.asdict(AppConfig(task=TaskConfig("dep")))
+    del older["dep"]  # an older vnlp-batch's config, in a file's metadata
+    recorded = made_with(older, {"dep": "spucontext_dp"})
+    assert "dep.heads" not in recorded["options"]
+    assert as_recorded(recorded) == default
+    in_sentence = of(AppConfig(task=TaskConfig("dep"), dep=DepConfig("in_sentence")))
+    assert differences(as_recorded(recorded), in_sentence) == "dep.heads: vnlp → in_sentence"
+    assert as_recorded(None) is None
+
+    manifest = Manifest.load(tmp_path)
+    output = tmp_path / "a.parquet"
+    output.write_bytes(b"annotated")
+    manifest.mark_done(tmp_path / "in" / "a.parquet", {}, "key", output, 1, {"ok": 1}, made_with=recorded)
+    preflight.refuse_other_configurations(Manifest.load(tmp_path), [output], default)
+    with pytest.raises(OutputConflictError, match=r"dep\.heads: vnlp → in_sentence"):
+        preflight.refuse_other_configurations(Manifest.load(tmp_path), [output], in_sentence)

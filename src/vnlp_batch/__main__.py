@@ -13,12 +13,14 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 def _rewrite_data_path(argv: list[str]) -> list[str]:
     """`data=<file|dir|glob>` means the `file` preset with that data.path; names of conf/data/*.yaml
-    select a preset."""
+    select a preset. `output.format=conllu` means the one-format list `output.format=[conllu]`."""
     groups = {p.stem for p in (CONF_DIR / "data").glob("*.yaml")}
     out = []
     for arg in argv:
         if arg.startswith("data=") and arg[len("data=") :] not in groups:
             out += ["data=file", "data.path=" + arg[len("data=") :]]
+        elif arg.startswith("output.format=") and not arg[len("output.format=") :].startswith("["):
+            out.append(f"output.format=[{arg[len('output.format=') :]}]")
         else:
             out.append(arg)
     return out

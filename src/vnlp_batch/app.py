@@ -177,15 +177,13 @@ def _infer(
     first input) is read while they load, and so are the stage's modules (`importing`)."""
     from vnlp_batch.inference.onnx_model import LoadedModel
     from vnlp_batch.inference.opener import FileOpener
-    from vnlp_batch.preflight import output_dir_for
+    from vnlp_batch.preflight import inputs_for
 
     importing = importing or _import_stage_in_background("stemmer" in graphs)
     rows = max(cfg.batch_size * 16, 1024)
     with FileOpener(cfg) as opener:
         if first is None:
-            from vnlp_batch.corpus.discover import discover_inputs
-
-            first = discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg))[0]
+            first = inputs_for(cfg)[0]
         opener.ahead(first)  # read while the sessions load (wasted only if a resumed run skips it)
         models = {name: LoadedModel.load(paths, cfg.runtime, max_rows=rows) for name, paths in graphs.items()}
         startup.lap("session load")
@@ -265,8 +263,9 @@ def _summarize(
         console.print(f"… and {len(skipped) - LISTED_FILES:,} more files skipped")
     for path, reason in bad_files.items():
         console.print(f"[red]bad file[/red] {escape(path)}: {escape(reason)}")
-    if written:
-        console.print(_preview(written[0]))
+    parquet = next((path for path in written if path.suffix == ".parquet"), None)
+    if parquet is not None:
+        console.print(_preview(parquet))
     if provenance.get("synthetic"):
         log.warning(SYNTHETIC_WARNING)
 

@@ -23,12 +23,12 @@ import pyarrow as pa
 
 from vnlp_batch.config.schema import AppConfig, ExportConfig
 from vnlp_batch.corpus.discover import GLOB_CHARS, SAMPLE, discover_inputs
-from vnlp_batch.corpus.errors import BadFileError, InputError, OutputConflictError, SchemaError
+from vnlp_batch.corpus.errors import BadFileError, OutputConflictError, SchemaError
 from vnlp_batch.corpus.manifest import Manifest
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.planning import plan_for
 from vnlp_batch.models.spec import ModelSpec
-from vnlp_batch.resume import describe, differences, made_with, made_with_of_file, resume_key
+from vnlp_batch.resume import as_recorded, describe, differences, made_with, made_with_of_file, resume_key
 
 log = logging.getLogger("vnlp_batch")
 
@@ -81,6 +81,12 @@ def output_dir_for(cfg: AppConfig) -> Path:
     return Path(os.path.abspath(os.path.expanduser(cfg.data.output_dir)))
 
 
+def inputs_for(cfg: AppConfig) -> list[Path]:
+    """The input files in processing order (never any under the output directory; of `data.format`
+    when it is set)."""
+    return discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg), format=cfg.data.format)
+
+
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -100,29 +106,21 @@ def planned_models(task: str, model: str) -> dict[str, str]:
 def check_input_file(
     cfg: AppConfig, file: Path, tasks: Iterable[str], charner: bool
 ) -> tuple[dict, pa.Schema]:
-    """`file`'s fingerprint and schema once it is known to be readable, with a string text column (and
-    the id column) and no column named like an added one.
+    """`file`'s fingerprint and schema once it is known to be readable (in `data.format`, or the format
+    its name says), with a string text column (and the id column) and no column named like an added one.
 
     Raises `BadFileError` for a file that cannot be read (or whose text column is not a string), a
-    `SchemaError` naming the file otherwise, and `InputError` for a format the command does not read.
+    `SchemaError` naming the file otherwise, and `InputError` for a format this tool does not read.
     """
     from vnlp_batch.corpus import formats
-    from vnlp_batch.corpus.formats.names import FORMAT_TITLES
-    from vnlp_batch.corpus.reader import check_text_column, file_fingerprint
     from vnlp_batch.corpus.schema import output_schema
 
-    formats.check_readable(file)
-    found = formats.detect_format(file)
-    if found.name != "parquet":
-        formats.check_text_column(file, cfg.data.text_column, cfg.data.id_column, found.name)
-        raise InputError(
-            f"{file}: {FORMAT_TITLES[found.name]} input is not wired into the command yet, which reads "
-            "Parquet (the library reads it: see the README, Documents, more input formats)"
-        )
-    fingerprint = file_fingerprint(file)
-    schema = check_text_column(file, cfg.data.text_column, cfg.data.id_column)
+    data = cfg.data
+    formats.check_readable(file, data.format)
+    fingerprint = formats.file_fingerprint(file, data.format)
+    schema = formats.check_text_column(file, data.text_column, data.id_column, data.format)
     try:
-        output_schema(schema, list(tasks), charner=charner)
+        output_schema(schema, list(tasks), charner=charner, spans=True)
     except SchemaError as exc:
         raise SchemaError(f"{file}: {exc}") from exc
     return fingerprint, schema
@@ -142,7 +140,7 @@ class Preflight:
     output_dir: Path
     inputs: list[Path]
     checked: dict[Path, tuple[dict, pa.Schema]]  # readable inputs: fingerprint, schema
-    targets: dict[Path, Path]  # input → its output file
+    targets: dict[Path, list[Path]]  # input → its output files, one per output.format, in that order
     made_with: dict[str, Any]
     bad_files: dict[str, str] = field(default_factory=dict)  # skipped (data.on_bad_file=skip)
 
@@ -154,10 +152,10 @@ def check_run(cfg: AppConfig, models: Mapping[str, str]) -> Preflight:
     Raises `InputError` (a `BadFileError` only with `data.on_bad_file=fail`), `OutputError` or
     `OutputConflictError`, each one line naming the file, the setting or the directory.
     """
-    from vnlp_batch.corpus.writer import check_writable, inputs_root_for, output_path_for
+    from vnlp_batch.corpus.writer import check_writable, inputs_root_for, output_paths_for
 
     output_dir = output_dir_for(cfg)
-    inputs = discover_inputs(cfg.data.path, exclude_dir=output_dir)
+    inputs = inputs_for(cfg)
     checked: dict[Path, tuple[dict, pa.Schema]] = {}
     bad_files: dict[str, str] = {}
     for file in inputs:
@@ -168,11 +166,12 @@ def check_run(cfg: AppConfig, models: Mapping[str, str]) -> Preflight:
                 raise
             bad_files[str(file)] = str(exc)
     root = inputs_root_for(inputs)
-    targets = {file: output_path_for(file, root, output_dir) for file in inputs}
+    targets = {file: output_paths_for(file, root, output_dir, cfg.output.format) for file in inputs}
     check_writable(output_dir)
     mine = made_with(asdict(cfg), models)
     if not cfg.data.overwrite:
-        refuse_other_configurations(Manifest.load(output_dir), targets.values(), mine)
+        every = [path for paths in targets.values() for path in paths]
+        refuse_other_configurations(Manifest.load(output_dir), every, mine)
     return Preflight(output_dir, inputs, checked, targets, mine, bad_files)
 
 
@@ -182,18 +181,18 @@ def refuse_other_configurations(manifest: Manifest, targets: Iterable[Path], min
     others: dict[Path, dict[str, Any] | None] = {}
     recorded: set[Path] = set()
     for entry in manifest.entries.values():
-        if "output" not in entry:
-            continue
-        output = manifest.output_dir / entry["output"]
-        recorded.add(output)
-        if not output.is_file():
-            continue
-        theirs = entry["made_with"] if "made_with" in entry else made_with_of_file(output)
-        if theirs != mine:
-            others[output] = theirs
+        for output in manifest.outputs_of(entry):
+            recorded.add(output)
+            if not output.is_file():
+                continue
+            theirs = as_recorded(entry["made_with"] if "made_with" in entry else made_with_of_file(output))
+            if theirs != mine:
+                others[output] = theirs
     for target in targets:
-        if target not in recorded and target.is_file():
-            theirs = made_with_of_file(target)
+        # A CoNLL-U or JSON Lines file cannot say how it was made; unrecorded, it was left by a run
+        # killed between writing it and recording it (see inference/stage.py: Parquet is written last).
+        if target not in recorded and target.is_file() and target.suffix == ".parquet":
+            theirs = as_recorded(made_with_of_file(target))
             if theirs != mine:
                 others[target] = theirs
     if others:
@@ -272,5 +271,9 @@ def done_files(cfg: AppConfig, checked: Preflight, key: str) -> list[Path]:
     return [
         file
         for file, (fingerprint, _) in checked.checked.items()
-        if manifest.is_done(file, fingerprint, key, checked.targets[file])
+        if manifest.is_done(file, fingerprint, key, *_primary_and_others(checked.targets[file]))
     ]
+
+
+def _primary_and_others(targets: list[Path]) -> tuple[Path, list[Path]]:
+    return targets[0], targets[1:]

@@ -14,7 +14,9 @@
 
 `made_with` reads the config in its `dataclasses.asdict` form, which is also what every output file's
 metadata holds (`vnlp_batch.config`), so that files recorded before the manifest kept it are read the
-same way.
+same way. An output option added to vnlp-batch after a file was made is absent from its record: the
+file was made as the option's default makes it (`as_recorded`), so updating vnlp-batch alone never
+makes an output directory another configuration.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vnlp_batch.config.schema import OUTPUT_KEYS, QUANTIZED_OUTPUT_KEYS, AppConfig, output_options
+from vnlp_batch.config.schema import (
+    OUTPUT_KEYS,
+    QUANTIZED_OUTPUT_KEYS,
+    AppConfig,
+    config_value,
+    output_options,
+)
 from vnlp_batch.corpus.manifest import config_hash
 from vnlp_batch.corpus.schema import OUTPUT_SCHEMA_VERSION
 
@@ -55,6 +63,14 @@ def made_with(config: Mapping[str, Any], models: Mapping[str, str]) -> dict[str,
             node = node.get(part) if isinstance(node, Mapping) else None
         return node
 
+    def present(key: str) -> bool:
+        node: Any = config
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return False
+            node = node[part]
+        return True
+
     weights = config.get("weights") or {}
     source = weights.get("source")
     identity: dict[str, Any] = {"source": source}
@@ -70,11 +86,23 @@ def made_with(config: Mapping[str, Any], models: Mapping[str, str]) -> dict[str,
     return {
         "task": value("task.name"),
         "models": dict(models),
-        "options": {k: value(k) for k in keys if k not in ("task.name", "model.name")},
+        "options": {k: value(k) for k in keys if k not in ("task.name", "model.name") and present(k)},
         "weights": identity,
         "export": {"opset": value("export.opset"), "quantize": quantize},
         "onnx": None if onnx is None else os.path.abspath(onnx),
     }
+
+
+def as_recorded(configuration: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """`configuration` (a `made_with`, of any vnlp-batch version) with each output option it does not
+    record at the option's default: the option did not exist yet, and its default is what was done."""
+    if configuration is None:
+        return None
+    options, defaults = dict(configuration.get("options") or {}), AppConfig()
+    for key in OUTPUT_KEYS:
+        if key not in ("task.name", "model.name"):
+            options.setdefault(key, config_value(defaults, key))
+    return {**configuration, "options": options}
 
 
 def made_with_of_file(path: Path) -> dict[str, Any] | None:

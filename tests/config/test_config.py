@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 
@@ -81,6 +82,7 @@ def test_groups_select_presets() -> None:
         ("data.on_bad_file=ignore", "data.on_bad_file='ignore' is not allowed; choose one of: fail, skip"),
         ("data.stale_temporary_hours=0", "data.stale_temporary_hours=0.0 must be > 0"),
         ("weights.base_url=ftp://x", "weights.base_url='ftp://x' must be an http(s) URL"),
+        ("dep.heads=nope", "dep.heads='nope' is not allowed; choose one of: vnlp, in_sentence"),
     ],
 )
 def test_bad_values_name_the_key_and_the_choices(override: str, message: str) -> None:
@@ -160,12 +162,35 @@ def test_every_key_is_declared_as_changing_outputs_or_not() -> None:
         "data.text_column": "text",
         "data.id_column": "id",  # conf/data/sample.yaml
         "data.max_tokens": 7,
+        "data.unit": "document",
+        "data.format": None,
         "runtime.decoder": "fast",
         "runtime.graph_optimization_level": "all",
+        "dep.heads": "vnlp",
     }
     # Activations are quantized per call: with int8 graphs the rows computed together matter too.
     quantized = output_options(cfg, quantized=True)
     assert (quantized["batch_size"], quantized["runtime.lanes"]) == (16, 3)
+
+
+def test_dep_heads_is_vnlp_unless_asked_and_part_of_the_resume_key() -> None:
+    from vnlp_batch.resume import resume_key
+
+    assert load().dep.heads == "vnlp"
+    in_sentence = load("dep.heads=in_sentence")
+    assert in_sentence.dep.heads == "in_sentence"
+    graphs = {"spucontext_dp": {"monolithic": DIGEST}}
+    providers = {"spucontext_dp": "CPUExecutionProvider"}
+    keys = {resume_key(cfg, graphs, providers, quantized=False) for cfg in (load(), in_sentence)}
+    assert len(keys) == 2
+
+
+def test_cli_refuses_an_unknown_heads_choice_in_one_line() -> None:
+    done = cli("dep.heads=nope")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "vnlp-batch: config error: dep.heads='nope' is not allowed; choose one of: vnlp, in_sentence"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -287,3 +312,26 @@ def test_help_says_what_the_tool_does_how_to_run_it_and_where_outputs_go() -> No
         assert [line for line in text.splitlines() if line.startswith(f"  {group} ")], group
     assert "outputs/annotated/<input>-<hash>/<task>/" in text and "data.overwrite=true" in text
     assert "Exit codes: 0 done" in text
+    assert "dep.heads=vnlp|in_sentence" in text
+
+
+def test_units_input_and_output_formats_are_checked_and_one_format_is_a_list() -> None:
+    assert load().data.unit == "document"  # a news corpus holds documents (README, Documents)
+    assert load("data.unit=sentence", "data.format=jsonl").data.format == "jsonl"
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("data.unit='paragraph' is not allowed; choose one of: sentence, document"),
+    ):
+        load("data.unit=paragraph")
+    with pytest.raises(
+        ConfigError, match=re.escape("data.format='xml' is not allowed; choose one of: parquet, jsonl")
+    ):
+        load("data.format=xml")
+    assert load("output.format=[parquet,conllu]").output.format == ["parquet", "conllu"]
+    with pytest.raises(ConfigError, match=re.escape("output.format='conll' is not allowed")):
+        load("output.format=[conll]")
+    with pytest.raises(ConfigError, match="names a format twice"):
+        load("output.format=[jsonl,jsonl]")
+    # On the command line one format needs no brackets.
+    assert _rewrite_data_path(["output.format=conllu"]) == ["output.format=[conllu]"]
+    assert _rewrite_data_path(["output.format=[conllu,jsonl]"]) == ["output.format=[conllu,jsonl]"]

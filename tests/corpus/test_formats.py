@@ -256,7 +256,7 @@ def test_jsonl_without_the_text_field_is_refused_up_front(tmp_path: Path) -> Non
         formats.check_text_column(path, "text", None)
     assert str(info.value) == (
         f"{path}: text column 'text' not found; available columns: body (string), n (int64) "
-        "(the keys found in the file's first 1 MiB)"
+        "(the keys found in the file's first 1 MiB); did you mean data.text_column=body?"
     )
     assert formats.check_text_column(path, "body", None).names == ["body", "n"]
     assert rows(path, text_column="body") == [{"body": "x", "n": 1, ERR: None}]

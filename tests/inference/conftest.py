@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from stage_helpers import INT8_PROPERTY, StageRun, StageRunner, runtime_for, texts_table
 
-from vnlp_batch.config.schema import AppConfig, DataConfig, TaskConfig, WeightsConfig
+from vnlp_batch.config.schema import AppConfig, DataConfig, OutputConfig, TaskConfig, WeightsConfig
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.stage import run_inference
 from vnlp_batch.models.planning import models_for, plan_for
@@ -49,8 +49,9 @@ def stage_runner(
 
     A relative `output_dir` is resolved by the stage, in the current directory.
     `config` keys go to `DataConfig` when they are data fields (`on_bad_file`, `max_tokens`,
-    `text_column`, `id_column`, `stale_temporary_hours`, `overwrite`), else to `AppConfig`
-    (`resume`, `batch_size`). Session-scoped so that Hypothesis tests can use it.
+    `text_column`, `id_column`, `stale_temporary_hours`, `overwrite`, `unit`, `format`),
+    `output_format` to `OutputConfig.format`, others to `AppConfig` (`resume`, `batch_size`).
+    Session-scoped so that Hypothesis tests can use it.
     """
     data_fields = {
         "on_bad_file",
@@ -59,6 +60,8 @@ def stage_runner(
         "id_column",
         "stale_temporary_hours",
         "overwrite",
+        "unit",
+        "format",
     }
 
     def run(
@@ -69,12 +72,14 @@ def stage_runner(
         decoder: str = "fast",
         **config: Any,
     ) -> StageRun:
+        output = OutputConfig(format=list(config.pop("output_format", ["parquet"])))
         data_kwargs = {k: v for k, v in config.items() if k in data_fields}
         app_kwargs = {k: v for k, v in config.items() if k not in data_fields}
         run_dir.mkdir(parents=True, exist_ok=True)
         cfg = AppConfig(
             task=TaskConfig(task),
             data=DataConfig(path=str(data), output_dir=str(output_dir), **data_kwargs),
+            output=output,
             runtime=runtime_for(decoder),
             weights=WeightsConfig(source="synthetic", seed=0),
             stage="infer",

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vnlp_batch.config.schema import AppConfig, RuntimeConfig
+from vnlp_batch.corpus.outputs.names import output_name
 from vnlp_batch.inference.stage import InferenceReport
 
 
@@ -24,8 +25,8 @@ class StageRun:
     run_dir: Path
 
     def output(self, input_file: Path) -> pa.Table:
-        """The annotated output table of `input_file` (flat layout: same base name)."""
-        return pq.read_table(self.output_dir / Path(input_file).name)
+        """The annotated output table of `input_file` (flat layout: `news.jsonl` → `news.parquet`)."""
+        return pq.read_table(self.output_dir / output_name(Path(input_file), "parquet"))
 
 
 StageRunner = Callable[..., StageRun]

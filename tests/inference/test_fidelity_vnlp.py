@@ -31,15 +31,25 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agreement import check_free_running, check_steps
+from agreement import (
+    LEDGER,
+    PROB_TOLERANCE,
+    TIE_BOUND,
+    Tie,
+    check_free_running,
+    check_steps,
+    top2_margin,
+)
 from vnlp_batch.inference import autoregressive
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.vnlp_env import tensorflow, vnlp_module
 
 SUBSET_STEP = 5
+DOCUMENT_STEP = 8  # of the document corpus's sentences (data.unit=document), with the longest one
 LONGEST = 3  # the longest sentences of the corpus are always in the subset
 MIN_SENTENCES = 60
 COMPARISON = "ours vs VNLP predict"
+DOCUMENT_COMPARISON = "data.unit=document sentences vs VNLP predict"
 
 
 @dataclass
@@ -124,10 +134,34 @@ def subset(corpus) -> list[int]:
 
 
 @pytest.fixture(scope="session")
-def vnlp(synthetic_weights, corpus, subset) -> dict[str, VnlpRun]:
-    """VNLP's own classes over the subset: {model: VnlpRun}."""
+def document_sentences() -> dict[tuple[int, int], str]:
+    """(document row, sentence index) → the sentence, as VNLP's own `SentenceSplitter` cuts each
+    paragraph (line) of the document corpus: every DOCUMENT_STEP-th sentence and the longest one."""
+    from vnlp_batch.corpus.sample import read_sample_documents
+
+    splitter = vnlp_module("sentence_splitter").SentenceSplitter()
+    tokenize = vnlp_module("tokenizer").TreebankWordTokenize
+    every: dict[tuple[int, int], str] = {}
+    for row, document in enumerate(read_sample_documents()):
+        paragraphs = [line for line in document["text"].splitlines() if line.strip()]
+        sentences = [s for line in paragraphs for s in splitter.split_sentences(line) if s]
+        every.update({(row, k): sentence for k, sentence in enumerate(sentences)})
+    longest = max(every, key=lambda key: len(tokenize(every[key])))
+    chosen = [*list(every)[::DOCUMENT_STEP], longest]
+    return {key: every[key] for key in sorted(set(chosen))}
+
+
+@pytest.fixture(scope="session")
+def vnlp_both(synthetic_weights, corpus, subset, document_sentences) -> tuple[dict[str, VnlpRun], ...]:
+    """VNLP's own classes over the sample subset and over the chosen document sentences (and the
+    sentiment of each whole document): ({model: VnlpRun} by corpus row, {model: VnlpRun} by
+    (document, sentence), {document: VNLP's sentiment of its whole text})."""
+    from vnlp_batch.corpus.sample import read_sample_documents
+
     texts, tokens = corpus
+    tokenize = vnlp_module("tokenizer").TreebankWordTokenize
     runs = {name: VnlpRun() for name in MODELS}
+    document_runs = {name: VnlpRun() for name in MODELS}
     with _vnlp_with_deviations(synthetic_weights.directory):
         built = {
             name: getattr(vnlp_module(MODELS[name].module), MODELS[name].vnlp_class)(False)
@@ -153,8 +187,10 @@ def vnlp(synthetic_weights, corpus, subset) -> dict[str, VnlpRun]:
         upstream_first = sorted(
             built, key=lambda name: len(MODELS[name].needs)
         )  # a cached answer is not recorded
-        for row in subset:
-            text, n = texts[row], len(tokens[row])
+        items = [(runs, row, texts[row], len(tokens[row])) for row in subset] + [
+            (document_runs, key, text, len(tokenize(text))) for key, text in document_sentences.items()
+        ]
+        for into, key, text, n in items:
             for name in upstream_first:
                 instance = built[name]
                 if name.endswith("_dp") and n > 40:
@@ -163,13 +199,22 @@ def vnlp(synthetic_weights, corpus, subset) -> dict[str, VnlpRun]:
                     try:
                         out = instance.predict_proba(text) if name == "sentiment" else instance.predict(text)
                     except IndexError as exc:  # TreeStackDP on an empty PoS label (README, "Deviations")
-                        runs[name].refused[row] = repr(exc)
+                        into[name].refused[key] = repr(exc)
                         continue
-                runs[name].labels[row] = out
-                runs[name].probs[row] = (
+                into[name].labels[key] = out
+                into[name].probs[key] = (
                     np.concatenate(calls) if calls else np.zeros((0, MODELS[name].output_width))
                 )
-    return runs
+        whole = {
+            row: built["sentiment"].predict_proba(d["text"]) for row, d in enumerate(read_sample_documents())
+        }
+    return runs, document_runs, whole
+
+
+@pytest.fixture(scope="session")
+def vnlp(vnlp_both) -> dict[str, VnlpRun]:
+    """VNLP's own classes over the subset: {model: VnlpRun}."""
+    return vnlp_both[0]
 
 
 def test_subset_sizes(vnlp, corpus, ours) -> None:
@@ -297,3 +342,78 @@ def test_sentiment(vnlp, ours) -> None:
     theirs = np.array([run.labels[row] for row in rows], np.float32)[:, None]
     mine = np.array([values[row] for row in rows], np.float32)[:, None]
     check_steps(spec, theirs, mine, comparison=COMPARISON, where="the subset's texts")
+
+
+@pytest.fixture(scope="session")
+def documents_annotated(stage_runner, tmp_path_factory) -> list[dict[str, Any]]:
+    """The document corpus through the command's stage: task=all, data.unit=document."""
+    from vnlp_batch.corpus.sample import SAMPLE_DOCUMENTS_JSONL
+
+    root = tmp_path_factory.mktemp("fidelity_documents")
+    run = stage_runner(SAMPLE_DOCUMENTS_JSONL, root / "out", root / "run", "all", id_column="id")
+    return run.output(SAMPLE_DOCUMENTS_JSONL).to_pylist()
+
+
+DOCUMENT_COLUMNS = {  # model of task=all → its columns
+    "stemmer": ("morph",),
+    "spucontext_pos": ("pos",),
+    "spucontext_ner": ("ner",),
+    "spucontext_dp": ("dep_head", "dep_rel"),
+}
+
+
+def test_document_unit_sentences_are_vnlp_predict_on_each_sentence(
+    vnlp_both, documents_annotated, document_sentences
+) -> None:
+    """data.unit=document: each sentence VNLP's splitter cuts is annotated as VNLP's `predict` annotates
+    that sentence alone (labels up to a sentence's first near-tie in VNLP's probabilities; sentiment
+    within PROB_TOLERANCE); the row's own sentiment is VNLP's on the whole document."""
+    from vnlp_batch.featurize.candidates import sentence_candidates
+
+    _, runs, whole = vnlp_both
+    tokenize = vnlp_module("tokenizer").TreebankWordTokenize
+    compared = 0
+    for (row, k), text in document_sentences.items():
+        annotated = documents_annotated[row]
+        mine = [i for i, s in enumerate(annotated["sentence"]) if s == k]
+        tokens = [annotated["tokens"][i] for i in mine]
+        assert tokens == tokenize(text), (row, k)  # the same sentence as VNLP's splitter's
+        for name, columns in DOCUMENT_COLUMNS.items():
+            spec, run = MODELS[name], runs[name]
+            if (row, k) not in run.labels:
+                assert name.endswith("_dp") and len(tokens) > 40  # VNLP's parsers refuse those
+                continue
+            probs = run.probs[(row, k)]
+            if name == "stemmer":
+                levels = np.array([min(len(c), 10) for c in sentence_candidates(tokens)])
+                valid = np.arange(10) < levels[:, None]
+                ties = [s for s in range(len(probs)) if top2_margin(probs[s], valid[s]) < TIE_BOUND]
+                expected: list = list(run.labels[(row, k)])
+            else:
+                ties = [
+                    s
+                    for s in range(len(probs))
+                    if any(top2_margin(probs[s, g.start : g.stop]) < TIE_BOUND for g in spec.output_groups)
+                ]
+                labels = run.labels[(row, k)]
+                expected = (
+                    [(arc, rel) for _, _, arc, rel in labels]
+                    if name.endswith("_dp")
+                    else [x for _, x in labels]
+                )
+            values = [[annotated[c][i] for i in mine] for c in columns]
+            ours = list(zip(*values, strict=True)) if len(columns) > 1 else values[0]
+            check_free_running(ours, expected, ties, what=f"{name} document {row} sentence {k}")
+            # Counted in the session's summary; a near-tie (compared only up to it) is listed there.
+            LEDGER.steps[(name, DOCUMENT_COMPARISON)] += len(expected)
+            if ties:
+                margin = min(top2_margin(probs[ties[0]]), 1.0)
+                tie = Tie(f"document {row} sentence {k}, step {ties[0]}", "first near-tie", margin, -1, -1)
+                LEDGER.ties[(name, DOCUMENT_COMPARISON)].append(tie)
+            compared += 1
+        theirs = float(np.asarray(runs["sentiment"].labels[(row, k)]).reshape(-1)[0])
+        assert abs(annotated["sentence_sentiment"][k] - theirs) <= PROB_TOLERANCE, (row, k)
+    assert compared >= 4 * len(document_sentences) - 2  # every model on every chosen sentence
+    for row, annotated in enumerate(documents_annotated):
+        theirs = float(np.asarray(whole[row]).reshape(-1)[0])
+        assert abs(annotated["sentiment"] - theirs) <= PROB_TOLERANCE, row

@@ -15,6 +15,7 @@ from vnlp_batch.inference.loader import (
     RAMP_BATCHES,
     ChunkStore,
     DecoderBatch,
+    LoadSettings,
     _dataset,
     chunk_rows,
     length_sorted_batches,
@@ -36,9 +37,11 @@ def _texts(n: int) -> list[str]:
     return [" ".join(["kelime"] * (1 + (i * 5) % 7)) + f" {i}." for i in range(n)]
 
 
-def _run(path: Path, batch_size: int, max_tokens: int = 2000) -> tuple[list[DecoderBatch], ChunkStore]:
+def _run(
+    path: Path, batch_size: int, max_tokens: int = 2000, unit: str = "sentence"
+) -> tuple[list[DecoderBatch], ChunkStore]:
     store = ChunkStore()
-    return list(load(path, "text", batch_size, max_tokens, store)), store
+    return list(load(path, LoadSettings("text", batch_size, max_tokens, unit), store)), store
 
 
 def _restore(batches: list[DecoderBatch], store: ChunkStore) -> list[tuple]:
@@ -125,6 +128,55 @@ def test_the_pipeline_runs_without_the_autotuner(tmp_path: Path) -> None:
     # With tf.data's autotuner on, end-of-file sometimes reached the consumer seconds after the
     # generator had finished (loader.py); the pipeline has nothing for it to tune.
     path = _write(tmp_path / "a.parquet", _texts(10), row_group_size=10)
-    dataset = _dataset(path, "text", 4, 2000, ChunkStore(), 2, [])
+    dataset = _dataset(path, LoadSettings("text", 4, 2000), ChunkStore(), 2, [])
     assert dataset.options().autotune.enabled is False
     assert sum(len(b[1]) for b in dataset.as_numpy_iterator()) == 10
+
+
+def test_documents_are_cut_into_sentences_batched_across_rows_with_spans(tmp_path: Path) -> None:
+    from vnlp_batch.featurize.sentences import split_sentences
+
+    documents: list[str | None] = [
+        "Ankara'da yağmur yağdı. İstanbul'da ise güneş vardı!\n\nYarın hava açacak.",
+        None,
+        "Tek cümle.",
+        " ".join(["uzun"] * 30) + ". Kısa cümle.",
+    ] * 5
+    path = _write(tmp_path / "docs.parquet", documents, row_group_size=7)
+    batches, store = _run(path, batch_size=4, max_tokens=20, unit="document")
+
+    units: dict[tuple[int, int], tuple] = {}
+    for b in batches:
+        assert len(b.positions) <= 4
+        for i, position in enumerate(b.positions):
+            key = (b.chunk * 1000 + int(position), int(b.sentences[i]))
+            assert key not in units
+            units[key] = (b.texts[i], b.tokens[i], b.status[i], b.starts[i], b.ends[i])
+    rows = sorted({row for row, _ in units})
+    assert len(rows) == len(documents)
+    for row, text in zip(rows, documents, strict=True):
+        mine = [units[key] for key in sorted(units) if key[0] == row]
+        if text is None:
+            assert [u[2] for u in mine] == ["empty"]
+            continue
+        sentences = split_sentences(text)
+        assert [u[0] for u in mine] == [s.text for s in sentences]
+        for (_, tokens, status, starts, ends), sentence in zip(mine, sentences, strict=True):
+            if status is not None:  # the 30-word sentence: too long for max_tokens=20, alone
+                assert status == "error:too_long: 31 tokens > data.max_tokens=20" and tokens == []
+                continue
+            assert tokens == treebank_word_tokenize(sentence.text)
+            assert [text[s:e] for s, e in zip(starts, ends, strict=True)] == tokens
+            assert sentence.start <= starts[0] and ends[-1] <= sentence.end
+    # Each chunk knows its units, so the stage can tell when all of a chunk's rows are back.
+    chunks = sorted({b.chunk for b in batches})
+    assert sum(store.units(c) for c in chunks) == len(units)
+    assert len(units) == sum(len(split_sentences(t)) if t else 1 for t in documents)
+
+
+def test_first_chunk_rows_with_several_sentences_are_counted_in_sentence_unit(tmp_path: Path) -> None:
+    texts = ["Bir cümle. İkinci cümle.", "Tek cümle.", "Soru mu? Evet."] * 4
+    _, store = _run(_write(tmp_path / "s.parquet", texts, row_group_size=100), batch_size=64)
+    assert (store.several_sentences, store.first_rows) == (8, 12)
+    _, store = _run(_write(tmp_path / "d.parquet", texts, row_group_size=100), batch_size=64, unit="document")
+    assert store.several_sentences is None  # nothing to hint with data.unit=document

@@ -13,6 +13,7 @@ from rich.console import Console
 from vnlp_batch.inference.metrics import RunMetrics
 
 KEYS = {
+    "counts",
     "rows",
     "tokens",
     "wall_s",
@@ -54,6 +55,9 @@ def test_to_dict_has_every_key_and_the_rates() -> None:
     metrics.add(rows=600, tokens=9000)
     metrics.add(rows=400, tokens=1000)
     metrics.set_providers("spucontext_ner", ["CPUExecutionProvider"])
+    metrics.count("sentences", 30)
+    metrics.count("sentences", 12)
+    metrics.count("out_of_range_heads", 0)
     clock.now += 20.0
     metrics.stop()
     clock.now += 100.0  # after stop(): not counted
@@ -65,6 +69,7 @@ def test_to_dict_has_every_key_and_the_rates() -> None:
     assert data["providers"] == {"spucontext_ner": ["CPUExecutionProvider"]}
     assert data["batch_size"] == 256
     assert data["stages"] == {}
+    assert data["counts"] == {"out_of_range_heads": 0, "sentences": 42}
 
 
 def test_peak_rss_is_measured_and_kept_after_memory_is_freed() -> None:

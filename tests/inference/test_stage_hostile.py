@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from stage_helpers import StageRunner, WriteParquet, texts_table
 from vnlp.tokenizer import TreebankWordTokenize
 
+from vnlp_batch.featurize.offsets import TREEBANK_REWRITES
+from vnlp_batch.featurize.sentences import split_sentences
+
 OK_STATUSES = {"ok", "empty", "ok:dp_chunked"}
 
 FRAGMENT_GROUPS = {
@@ -38,8 +41,16 @@ hostile_text = st.lists(text_piece, max_size=12).map(" ".join) | st.lists(text_p
 rows_strategy = st.lists(st.none() | hostile_text, min_size=1, max_size=6)
 
 
-def check_rows(texts: list[str | None], rows: list[dict]) -> None:
-    """Every row out, in order, text unchanged, a known status, and annotations that fit the status."""
+def expected_tokens(text: str, unit: str) -> list[str]:
+    """VNLP's tokens of the row (unit=sentence) or of each of its sentences (unit=document)."""
+    if unit == "sentence":
+        return TreebankWordTokenize(text)
+    return [token for s in split_sentences(text) for token in TreebankWordTokenize(s.text)]
+
+
+def check_rows(texts: list[str | None], rows: list[dict], unit: str = "document") -> None:
+    """Every row out, in order, text unchanged, a known status, and annotations that fit the status:
+    tokens VNLP's, each with its span in the text, sentence indices in order."""
     assert [r["id"] for r in rows] == list(range(len(texts)))
     assert [r["text"] for r in rows] == texts
     for text, r in zip(texts, rows, strict=True):
@@ -50,9 +61,12 @@ def check_rows(texts: list[str | None], rows: list[dict]) -> None:
         if status == "empty" or status.startswith("error:too_long"):
             assert r["tokens"] == [] and r["pos"] == []
         if status.startswith("ok"):
-            assert r["tokens"] == TreebankWordTokenize(text)
+            assert r["tokens"] == expected_tokens(text, unit)
             assert len(r["pos"]) == len(r["tokens"])
             assert all(isinstance(label, str) for label in r["pos"])
+            assert r["sentence"] == sorted(r["sentence"])
+            for token, start, end in zip(r["tokens"], r["token_start"], r["token_end"], strict=True):
+                assert text[start:end] in TREEBANK_REWRITES.get(token, (token,)), (token, start, end)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -70,17 +84,21 @@ def test_hostile_text_never_crashes_and_every_row_is_accounted_for(
     assert sum(run.report.status_counts.values()) == len(texts)
 
 
+@pytest.mark.parametrize("unit", ["sentence", "document"])
 def test_hostile_fragments_all_at_once_with_every_model(
-    run_stage: StageRunner, write_parquet: WriteParquet
+    run_stage: StageRunner, write_parquet: WriteParquet, unit: str
 ) -> None:
     over_40 = " ".join(FRAGMENTS[k % 30] for k in range(70))  # DP parses it in 40-token chunks
     texts: list[str | None] = [*FRAGMENTS, " ".join(FRAGMENTS), "".join(FRAGMENTS), over_40, None]
     path = write_parquet("fragments.parquet", texts)
 
-    rows = run_stage(path, task="all").output(path).to_pylist()
+    rows = run_stage(path, task="all", unit=unit).output(path).to_pylist()
 
-    check_rows(texts, rows)
-    assert rows[-2]["vnlp_status"] == "ok:dp_chunked" and len(rows[-2]["tokens"]) > 40
+    check_rows(texts, rows, unit)
+    assert len(rows[-2]["tokens"]) > 40
+    longest = max(rows[-2]["sentence"].count(k) for k in set(rows[-2]["sentence"]))
+    assert rows[-2]["vnlp_status"] == ("ok:dp_chunked" if longest > 40 else "ok")
+    assert (unit == "sentence") == (longest > 40)  # the splitter cuts it into sentences of ≤ 40 tokens
     for r in rows:
         if r["vnlp_status"] in ("ok", "ok:dp_chunked"):
             n = len(r["tokens"])

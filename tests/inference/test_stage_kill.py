@@ -39,12 +39,14 @@ def wait_for_temporary(proc: subprocess.Popen, directory: Path, name: str, log: 
             proc.wait(timeout=0.02)  # the polling interval; returns early if the process ends
 
 
+@pytest.mark.parametrize("formats", [["parquet"], ["parquet", "conllu", "jsonl"]])
 def test_kill_9_mid_file_then_rerun_gives_complete_output(
     run_stage: StageRunner,
     write_parquet: WriteParquet,
     tmp_path: Path,
     cache_dir: Path,
     exports: Any,  # the subprocess reuses these cached exports
+    formats: list[str],
 ) -> None:
     small = write_parquet("a_small.parquet", words(20))
     big = write_parquet("b_big.parquet", words(BIG_ROWS))
@@ -61,6 +63,7 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
         f"data={small.parent}",
         f"data.output_dir={out}",
         f"hydra.run.dir={tmp_path / 'killed_run'}",
+        f"output.format=[{','.join(formats)}]",
     ]
     env = {**os.environ, "VNLP_BATCH_CACHE": str(cache_dir)}
     with log.open("w") as log_file:
@@ -77,17 +80,23 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
 
     # The first file was finished before the kill; the second exists only as the dead run's temporary.
     assert parquet_files(out) == ["a_small.parquet"]
-    assert temporaries(out) == [f".b_big.parquet.{host_tag()}.{proc.pid}.tmp"]
+    # Every format's file of the big input is being written (one temporary each), none committed.
+    assert temporaries(out) == sorted(f".b_big.{f}.{host_tag()}.{proc.pid}.tmp" for f in formats)
+    assert sorted(p.name for p in out.glob("b_big.*")) == []
     manifest = Manifest.load(out)
     assert manifest.output_of(small) == out / "a_small.parquet"
     assert manifest.output_of(big) is None
 
-    rerun = run_stage(small.parent, output_dir=out)  # conf/data/file.yaml: no id column
+    rerun = run_stage(small.parent, output_dir=out, output_format=formats)  # conf/data/file.yaml: no id
 
     assert rerun.report.skipped == [small]
-    assert rerun.report.written == [out / "b_big.parquet"]
-    assert temporaries(out) == []  # the dead run's temporary was cleaned up
+    assert rerun.report.written == [out / f"b_big.{f}" for f in formats]
+    assert temporaries(out) == []  # the dead run's temporaries were cleaned up
     assert parquet_files(out) == ["a_small.parquet", "b_big.parquet"]
+    if len(formats) > 1:  # the other formats as an uninterrupted run writes them
+        clean = run_stage(big, output_dir=tmp_path / "clean", output_format=formats)
+        for f in formats[1:]:
+            assert (out / f"b_big.{f}").read_bytes() == (clean.output_dir / f"b_big.{f}").read_bytes(), f
     for path, n in ((small, 20), (big, BIG_ROWS)):
         table = pq.read_table(out / path.name, columns=["id", "text", "pos", "vnlp_status"])
         assert table.column("id").to_pylist() == list(range(n))

@@ -15,7 +15,7 @@ import pytest
 from stage_helpers import StageRunner, WriteParquet, texts_table, words
 from vnlp.tokenizer import TreebankWordTokenize
 
-from vnlp_batch.corpus.schema import output_schema
+from vnlp_batch.corpus.schema import SPAN_COLUMNS, output_schema
 from vnlp_batch.files import sha256_file
 
 
@@ -52,7 +52,7 @@ def test_rows_in_order_input_columns_kept_and_readable_everywhere(
     assert run.report.written == [target]
     out = pq.read_table(target)
     assert out.num_rows == len(texts)
-    assert out.column_names == [*table.column_names, "tokens", "pos", "vnlp_status"]
+    assert out.column_names == [*table.column_names, "tokens", *SPAN_COLUMNS, "pos", "vnlp_status"]
     assert out.select(table.column_names).equals(table)  # values, types and order of every input column
     assert out.schema.field("tokens").type == pa.list_(pa.string())
     assert out.schema.field("pos").type == pa.list_(pa.string())
@@ -154,7 +154,7 @@ def test_empty_file_gives_an_empty_output_with_the_output_schema(
     assert run.report.written == [run.output_dir / "nothing.parquet"]
     out = run.output(path)
     assert out.num_rows == 0
-    assert out.schema.equals(output_schema(table.schema, ["pos"]), check_metadata=False)
+    assert out.schema.equals(output_schema(table.schema, ["pos"], spans=True), check_metadata=False)
     assert out.schema.metadata[b"vnlp_batch.models"] == b'{"pos": "spucontext_pos"}'
     assert run.report.metrics["rows"] == 0
 
@@ -198,6 +198,9 @@ def test_task_all_adds_every_column_typed_with_file_metadata(
     out = run.output(path)
     expected_types = {  # README, "Inference stage", in output order
         "tokens": pa.list_(pa.string()),
+        "sentence": pa.list_(pa.int32()),
+        "token_start": pa.list_(pa.int32()),
+        "token_end": pa.list_(pa.int32()),
         "morph": pa.list_(pa.string()),
         "lemma": pa.list_(pa.string()),
         "pos": pa.list_(pa.string()),
@@ -205,6 +208,7 @@ def test_task_all_adds_every_column_typed_with_file_metadata(
         "dep_head": pa.list_(pa.int16()),
         "dep_rel": pa.list_(pa.string()),
         "sentiment": pa.float32(),
+        "sentence_sentiment": pa.list_(pa.float32()),
         "vnlp_status": pa.string(),
     }
     assert out.column_names == ["id", "text", *expected_types]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from vnlp_batch.components.base import Component, ModelOutput
+from vnlp_batch.components.base import AnnotateOptions, Component, ModelOutput
 from vnlp_batch.featurize.windows import WINDOW
 from vnlp_batch.inference import autoregressive
 from vnlp_batch.models import vnlp_rows
@@ -92,7 +92,7 @@ class Tagger(AutoregressiveComponent):
         tokens: Sequence[list[str]],
         upstream: Sequence[ModelOutput],
         result: BatchResult,
-        keep_probs: bool,
+        options: AnnotateOptions,
     ) -> ModelOutput:
         spec = model.spec
         analyses = self.analyses(upstream)
@@ -104,12 +104,12 @@ class Tagger(AutoregressiveComponent):
             [tokens[i] for i in rows],
             analyses=[analyses[i] for i in rows] if analyses is not None else None,  # type: ignore[misc]
             fast=model.fast(),
-            keep_probs=keep_probs,
+            keep_probs=options.keep_probs,
         )
         out: list[list[str] | None] = [[] if not s else None for s in tokens]
         for i, labels in zip(rows, decoded.labels, strict=True):
             out[i] = [vocabulary[k] for k in labels[:, 0]]
-        if keep_probs:
+        if options.keep_probs:
             kept: list[np.ndarray | None] = [None] * len(tokens)
             for i, p in zip(rows, decoded.probs, strict=True):
                 kept[i] = p
@@ -120,10 +120,12 @@ class Tagger(AutoregressiveComponent):
 class Parser(AutoregressiveComponent):
     """A head (arc) and a relation per token: output groups arc ‖ relation, written as `dep_head` and
     `dep_rel`. VNLP's parsers read at most 40 tokens; a longer sentence is parsed in chunks of 40
-    (its row's status says so), each exactly as VNLP parses a sentence of its own."""
+    (its row's status says so), each exactly as VNLP parses a sentence of its own. The arc group is a
+    token pointer: with `options.heads == "in_sentence"` each sentence's (or chunk's) arcs are chosen
+    among its own tokens and the root."""
 
     def group_labels(self, spec: ModelSpec, group: OutputGroup) -> list[str]:
-        if group is spec.output_groups[0]:
+        if group.token_pointer:
             return [str(i) for i in range(group.stop - group.start)]  # 0 = root, k = the k-th token
         return super().group_labels(spec, group)
 
@@ -141,7 +143,7 @@ class Parser(AutoregressiveComponent):
         tokens: Sequence[list[str]],
         upstream: Sequence[ModelOutput],
         result: BatchResult,
-        keep_probs: bool,
+        options: AnnotateOptions,
     ) -> ModelOutput:
         spec = model.spec
         relations = model.metadata.labels(spec.output_groups[1].name)
@@ -169,9 +171,10 @@ class Parser(AutoregressiveComponent):
             analyses=chunk_analyses or None,
             pos_labels=chunk_pos or None,
             fast=model.fast(),
-            keep_probs=keep_probs,
+            keep_probs=options.keep_probs,
+            in_sentence=options.heads == "in_sentence",
         )
-        if keep_probs:
+        if options.keep_probs:
             kept: list[list[np.ndarray]] = [[] for _ in tokens]
             for row, p in zip(owners, decoded.probs, strict=True):
                 kept[row].append(p)
@@ -191,7 +194,8 @@ def chunk_heads(arcs: np.ndarray, start: int, chunked: bool) -> list[int]:
 
     An arc past the chunk's end points at padding, not at a token; offset, it would land on a token of
     the next chunk, which the parser never saw, so it becomes -1. A sentence of at most 40 tokens keeps
-    VNLP's argmax as it is, even past the sentence end.
+    VNLP's argmax as it is, even past the sentence end. (With `dep.heads=in_sentence` no arc is past
+    its chunk's end.)
     """
     if not chunked:
         return [int(a) for a in arcs]

@@ -12,13 +12,15 @@ with it. The generic machinery asks the component and never tests a model's name
 - labels (models/labels.py, ONNX metadata): `labels`;
 - annotation (inference/annotate.py): `annotate` decodes a batch with the loaded model and returns
   its output columns and what downstream models read; it records row errors in the batch result.
+  The run's decoding options (`AnnotateOptions`) are handed to every component, each reading those
+  that concern it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -31,6 +33,19 @@ if TYPE_CHECKING:
     from vnlp_batch.inference.onnx_model import LoadedModel
     from vnlp_batch.models.decompose import Graph
     from vnlp_batch.weights.calibration import Calibration, CalibrationHead
+
+
+# dep.heads: `vnlp` keeps VNLP's argmax over every arc, `in_sentence` the argmax over the root and
+# the sentence's own tokens (README, "Deviations").
+Heads = Literal["vnlp", "in_sentence"]
+
+
+@dataclass(frozen=True)
+class AnnotateOptions:
+    """How a run decodes, the same for every model of the run."""
+
+    keep_probs: bool = False  # per-row output probabilities into `result.probs` (the fidelity harness)
+    heads: Heads = "vnlp"  # how the token-pointer groups (DP's arcs) are arg-maxed
 
 
 @dataclass
@@ -49,6 +64,8 @@ class Component:
     fast_decoder: ClassVar[type | None] = None  # (spec, graphs by role) -> the fast decoder
     graph_roles: ClassVar[tuple[str, ...]] = ()  # roles of the fast graphs `fast_graphs` can cut
     own_tokens: ClassVar[bool] = False  # labels tokens of its own, not the Treebank `tokens`
+    # One value for a whole text (sentiment): with data.unit=document it also runs on the whole row
+    labels_whole_text: ClassVar[bool] = False
 
     def roles_to_load(self, roles: Sequence[str], decoder: str) -> list[str]:
         """The graphs of an export (`roles`) a run with `decoder` loads: the monolithic one, and the
@@ -118,10 +135,10 @@ class Component:
         tokens: Sequence[list[str]],
         upstream: Sequence[ModelOutput],
         result: BatchResult,
-        keep_probs: bool,
+        options: AnnotateOptions,
     ) -> ModelOutput:
         """Decode the batch (`upstream`: the outputs of the models `model.spec.needs`, in that order).
 
         A row the model cannot handle fails alone: `result.fail(row, model, reason)`; with
-        `keep_probs`, per-row output probabilities go into `result.probs[model]`."""
+        `options.keep_probs`, per-row output probabilities go into `result.probs[model]`."""
         raise NotImplementedError(f"{type(self).__name__} does not annotate")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vnlp_batch.components.base import Component, ModelOutput
+from vnlp_batch.components.base import AnnotateOptions, Component, ModelOutput
 from vnlp_batch.featurize import charner as charner_features
 from vnlp_batch.featurize.charner import SEQ_LEN_MAX
 from vnlp_batch.models import vnlp_rows
@@ -77,7 +77,7 @@ class CharNer(Component):
         tokens: Sequence[list[str]],
         upstream: Sequence[ModelOutput],
         result: BatchResult,
-        keep_probs: bool,
+        options: AnnotateOptions,
     ) -> ModelOutput:
         spec = model.spec
         labels = model.metadata.labels(spec.output_groups[0].name)
@@ -98,7 +98,7 @@ class CharNer(Component):
         if leaves:
             char_probs = model([np.concatenate([charner_features.charner_inputs(leaf) for leaf in leaves])])
             chars = char_probs.argmax(axis=-1)
-            if keep_probs:  # per row: its leaves' (leaves, 256, classes) character probabilities
+            if options.keep_probs:  # per row: its leaves' (leaves, 256, classes) character probabilities
                 kept: list[list[np.ndarray]] = [[] for _ in texts]
                 for row, p in zip(owners, char_probs, strict=True):
                     kept[row].append(p)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vnlp_batch.components.base import Component, ModelOutput
+from vnlp_batch.components.base import AnnotateOptions, Component, ModelOutput
 from vnlp_batch.featurize import sentiment as sentiment_features
 from vnlp_batch.featurize.sentiment import TEXT_MAX_LEN
 from vnlp_batch.models import vnlp_rows
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 class Sentiment(Component):
     decoding = "per_text"
+    labels_whole_text = True
 
     def group_labels(self, spec: ModelSpec, group: OutputGroup) -> list[str]:
         return [group.name]  # a single sigmoid: the probability of its one class
@@ -62,7 +63,7 @@ class Sentiment(Component):
         tokens: Sequence[list[str]],
         upstream: Sequence[ModelOutput],
         result: BatchResult,
-        keep_probs: bool,
+        options: AnnotateOptions,
     ) -> ModelOutput:
         splits: list[sentiment_features.SentimentSplit | None] = []
         for row, text in enumerate(texts):

@@ -11,8 +11,11 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from vnlp_batch.components.base import Heads
+from vnlp_batch.corpus.formats.names import FORMATS
+from vnlp_batch.corpus.outputs.names import OUTPUT_FORMATS
 from vnlp_batch.files import sha256_digest
 from vnlp_batch.models.declarations import MODELS, TASK_DEFAULTS, VNLP_BASE_URL
 
@@ -26,6 +29,8 @@ PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 GRAPH_OPT_LEVELS = ("disable", "basic", "extended", "all")
 ON_BAD_FILE = ("fail", "skip")
 DECODERS = ("fast", "monolithic")
+UNITS = ("sentence", "document")
+HEADS: tuple[str, ...] = get_args(Heads)  # vnlp, in_sentence
 
 
 class ConfigError(ValueError):
@@ -71,7 +76,11 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    path: str = "sample"  # a Parquet file, a directory, a glob, or "sample" for the bundled corpus
+    path: str = "sample"  # a file, a directory, a glob, or "sample" for the bundled corpus
+    # document: each row is split into sentences (VNLP's splitter), each annotated as a sentence row
+    # would be; sentence: each row is annotated as one string, VNLP's own semantics (README, Documents)
+    unit: str = "document"
+    format: str | None = None  # parquet, jsonl, csv, tsv or txt; None: from each file's extension
     text_column: str = "text"
     id_column: str | None = None
     # None: outputs/annotated/<input>-<hash>/<task plan> (preflight.default_output_dir), the same place
@@ -80,7 +89,7 @@ class DataConfig:
     output_dir: str | None = None
     overwrite: bool = False  # replace outputs made with another configuration instead of refusing
     on_bad_file: str = "fail"
-    max_tokens: int = 2000  # longer rows get status error:too_long (split documents into sentences)
+    max_tokens: int = 2000  # a longer unit (row or sentence, data.unit) gets status error:too_long
     # Another host's temporary in the output dir is removed once unchanged for this long; keep it at
     # least the jobs' time limit (corpus/writer.py, STALE_TEMPORARY_HOURS)
     stale_temporary_hours: float = 24.0
@@ -93,10 +102,29 @@ class DataConfig:
         if self.output_dir == "":
             raise ConfigError("data.output_dir is empty; give a directory, or null for the default")
         _choice("data.on_bad_file", self.on_bad_file, ON_BAD_FILE)
+        _choice("data.unit", self.unit, UNITS)
+        if self.format is not None:
+            _choice("data.format", self.format, FORMATS)
         if self.max_tokens < 1:
             raise ConfigError(f"data.max_tokens={self.max_tokens} must be >= 1")
         if not self.stale_temporary_hours > 0:
             raise ConfigError(f"data.stale_temporary_hours={self.stale_temporary_hours} must be > 0")
+
+
+@dataclass
+class OutputConfig:
+    """The files written for each input: `format` lists them (the first is the one resuming checks
+    first; every one must exist for an input to count as done)."""
+
+    format: list[str] = field(default_factory=lambda: ["parquet"])
+
+    def __post_init__(self) -> None:
+        if not self.format:
+            raise ConfigError(f"output.format is empty; give one or more of: {', '.join(OUTPUT_FORMATS)}")
+        for name in self.format:
+            _choice("output.format", name, OUTPUT_FORMATS)
+        if len(set(self.format)) != len(self.format):
+            raise ConfigError(f"output.format={list(self.format)} names a format twice")
 
 
 @dataclass
@@ -145,6 +173,18 @@ class RuntimeConfig:
         return max(1, (self.intra_op_threads or available_cores()) // self.lanes)
 
 
+@dataclass
+class DepConfig:
+    """Dependency parsing. `heads=vnlp`: VNLP's argmax over the 41 arcs, which can point past the end
+    of a sentence shorter than 40 tokens; `in_sentence`: the argmax over the root and the sentence's
+    (or 40-token chunk's) own tokens, so every head is valid CoNLL-U (README, "Deviations")."""
+
+    heads: str = "vnlp"
+
+    def __post_init__(self) -> None:
+        _choice("dep.heads", self.heads, HEADS)
+
+
 def _file_names(pins: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """{"a": {"weights": d}} -> {"a.weights": d}: nested keys joined with dots."""
     joined: dict[str, Any] = {}
@@ -189,9 +229,11 @@ class AppConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     weights: WeightsConfig = field(default_factory=WeightsConfig)
+    dep: DepConfig = field(default_factory=DepConfig)
     stage: str = "all"
     batch_size: int = 64
     resume: bool = True  # skip input files the output manifest records as done with this config
@@ -224,8 +266,11 @@ OUTPUT_KEYS: tuple[str, ...] = (
     "data.text_column",
     "data.id_column",
     "data.max_tokens",
+    "data.unit",
+    "data.format",  # which rows a file holds
     "runtime.decoder",  # fast and monolithic are equal to ~1e-7, not bit for bit
     "runtime.graph_optimization_level",  # fused kernels round differently
+    "dep.heads",
 )
 # Dynamic quantization quantizes activations per graph call over all the rows of that call, so with
 # quantized graphs a row's output also depends on which rows are computed with it.
@@ -247,6 +292,7 @@ NOT_OUTPUT_KEYS: dict[str, str] = {
     "runtime.spin_wait": "how idle threads wait",
     "data.path": "the manifest keys each input file by its path and fingerprint",
     "data.output_dir": "where the outputs go",
+    "output.format": "which files are written; a file counts as done only when all of them exist",
     "data.overwrite": "whether outputs of another configuration may be replaced",
     "data.on_bad_file": "a bad file is never recorded as done",
     "data.stale_temporary_hours": "which killed runs' temporaries are deleted",

@@ -48,9 +48,11 @@ class Manifest:
         fingerprint: Mapping[str, Any],
         config_hash: str,
         output_file: Path | None = None,
+        other_outputs: Sequence[Path] = (),
     ) -> bool:
         """True if `input_file` was finished with this fingerprint and config, and its output still exists
-        (and is `output_file`, when given: two paths of one input may have different outputs)."""
+        (and is `output_file`, when given: two paths of one input may have different outputs), and so do
+        `other_outputs` (the other formats a run writes: output.format)."""
         entry = self._entry(input_file)
         output = self.output_of(input_file)
         return (
@@ -60,7 +62,13 @@ class Manifest:
             and output is not None
             and output.is_file()
             and (output_file is None or output == Path(os.path.abspath(output_file)))
+            and all(Path(other).is_file() for other in other_outputs)
         )
+
+    def outputs_of(self, entry: Mapping[str, Any]) -> list[Path]:
+        """Every output file an entry records: its output, then those of the other formats."""
+        recorded = [entry["output"], *entry.get("other_outputs", [])] if "output" in entry else []
+        return [self.output_dir / name for name in recorded]
 
     def output_of(self, input_file: Path) -> Path | None:
         """The recorded output file of `input_file`, if any (it may have been deleted since)."""
@@ -68,6 +76,10 @@ class Manifest:
         if entry is None or "output" not in entry:
             return None
         return self.output_dir / entry["output"]
+
+    def entry_of(self, input_file: Path) -> dict[str, Any]:
+        """What the manifest records of `input_file` ({} if nothing)."""
+        return dict(self._entry(input_file) or {})
 
     def _entry(self, input_file: Path) -> dict[str, Any] | None:
         entry = self.entries.get(input_key(input_file))
@@ -84,23 +96,23 @@ class Manifest:
         rows: int,
         status_counts: Mapping[str, int],
         made_with: Mapping[str, Any] | None = None,
+        other_outputs: Sequence[Path] = (),
     ) -> None:
         """Record `input_file` as finished and rewrite the manifest atomically; `made_with` is the
         configuration it was made with (`vnlp_batch.resume.made_with`), kept to refuse overwriting it
         with another."""
-        output = Path(os.path.abspath(output_file))
-        # Relative to the output dir, so that a moved output dir still resumes.
-        recorded = output.relative_to(self.output_dir) if output.is_relative_to(self.output_dir) else output
         entry = {
             "fingerprint": dict(fingerprint),
             "config_hash": config_hash,
-            "output": recorded.as_posix(),
+            "output": self._recorded(output_file),
             "rows": int(rows),
             "status_counts": {str(k): int(v) for k, v in status_counts.items()},
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         if made_with is not None:
             entry["made_with"] = dict(made_with)
+        if other_outputs:
+            entry["other_outputs"] = [self._recorded(other) for other in other_outputs]
         key = input_key(input_file)
         with self._locked():
             # Re-read under the lock: other runs (array tasks on disjoint shards) may share this
@@ -109,6 +121,12 @@ class Manifest:
             if key != os.path.abspath(input_file):
                 self.entries.pop(os.path.abspath(input_file), None)  # its entry under the older key
             self._write()
+
+    def _recorded(self, output_file: Path) -> str:
+        # Relative to the output dir, so that a moved output dir still resumes.
+        output = Path(os.path.abspath(output_file))
+        inside = output.is_relative_to(self.output_dir)
+        return (output.relative_to(self.output_dir) if inside else output).as_posix()
 
     def forget_all(self) -> None:
         """Forget every finished file (resume=false): the next `is_done` is False for all."""

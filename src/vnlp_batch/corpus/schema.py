@@ -18,7 +18,7 @@ from vnlp_batch.corpus.errors import SchemaError
 
 # Part of the resume key: bump it whenever the output layout (columns, their types or meaning, file
 # metadata) changes, so that a rerun redoes files written in the old layout.
-OUTPUT_SCHEMA_VERSION = 1
+OUTPUT_SCHEMA_VERSION = 2
 
 # Column order in output files is this order, whatever order the tasks are given in.
 ANNOTATION_FIELDS: pa.Schema = pa.schema(

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vnlp_batch.corpus.errors import InputError, OutputError
+from vnlp_batch.corpus.outputs.names import output_name
 from vnlp_batch.files import (
     TEMPORARY,
     atomic_write_text,
@@ -199,29 +200,52 @@ def remove_stale_temporaries(
     return removed
 
 
-def output_path_for(input_file: Path, inputs_root: Path | None, output_dir: Path) -> Path:
-    """Where the annotated copy of `input_file` goes: its base name under `output_dir`.
+def output_path_for(
+    input_file: Path, inputs_root: Path | None, output_dir: Path, output_format: str = "parquet"
+) -> Path:
+    """Where the annotated copy of `input_file` in `output_format` goes: its name (`output_name`:
+    `news.jsonl.gz` → `news.parquet`) under `output_dir`.
 
-    With `inputs_root` (see `inputs_root_for`), its path relative to that root is kept instead, so that
-    inputs sharing a base name in different subdirectories do not collide. Raises `InputError` if the
+    With `inputs_root` (see `inputs_root_for`), its directory relative to that root is kept, so that
+    inputs sharing a name in different subdirectories do not collide. Raises `InputError` if the
     output would overwrite the input.
     """
     input_file = Path(os.path.abspath(input_file))
     output_dir = Path(os.path.abspath(output_dir))
+    name = output_name(input_file, output_format)
     if inputs_root is None:
-        out = output_dir / input_file.name
+        out = output_dir / name
     else:
-        out = output_dir / input_file.relative_to(os.path.abspath(inputs_root))
+        out = output_dir / input_file.parent.relative_to(os.path.abspath(inputs_root)) / name
     if out == input_file:
         raise InputError(f"output for {input_file} would overwrite it; choose another output directory")
     return out
 
 
+def output_paths_for(
+    input_file: Path, inputs_root: Path | None, output_dir: Path, formats: Sequence[str]
+) -> list[Path]:
+    """`output_path_for` in each of `formats`, in their order."""
+    return [output_path_for(input_file, inputs_root, output_dir, f) for f in formats]
+
+
 def inputs_root_for(inputs: Sequence[Path]) -> Path | None:
-    """None when the inputs' base names are unique (flat output); else their deepest common directory."""
-    names = [Path(f).name for f in inputs]
+    """None when the inputs' output names are unique (flat output); else their deepest common directory.
+
+    Raises `InputError` when two inputs of one directory would still write one output (`news.csv` and
+    `news.jsonl` both make `news.parquet`)."""
+    names = [output_name(f, "parquet") for f in inputs]
     if len(set(names)) == len(names):
         return None
+    seen: dict[tuple[str, str], Path] = {}
+    for f, name in zip(inputs, names, strict=True):
+        key = (os.path.abspath(Path(f).parent), name)
+        if key in seen:
+            raise InputError(
+                f"{seen[key]} and {f} would both be annotated into {name}; rename one of them or give "
+                "them different directories"
+            )
+        seen[key] = Path(f)
     return Path(os.path.commonpath([os.path.abspath(Path(f).parent) for f in inputs]))
 
 

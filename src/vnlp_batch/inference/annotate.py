@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vnlp_batch.components.base import ModelOutput
+from vnlp_batch.components.base import AnnotateOptions, Heads, ModelOutput
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.models.declarations import MODELS
 from vnlp_batch.models.planning import Plan, upstream_first
@@ -41,12 +41,20 @@ class Annotator:
     """Every loaded model of a run over one batch: each model's component decodes it (upstream models
     first, in declaration order otherwise) and the plan says whose output becomes each task's columns.
 
-    A row failing in several models reports the first of them in that order."""
+    A row failing in several models reports the first of them in that order. `heads` is `dep.heads`
+    (components/base.py, `AnnotateOptions`); `keep_probs` is for the fidelity harness, which compares
+    full probability vectors."""
 
-    def __init__(self, plan: Plan, models: dict[str, LoadedModel], keep_probs: bool = False) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        models: dict[str, LoadedModel],
+        keep_probs: bool = False,
+        heads: Heads = "vnlp",
+    ) -> None:
         self.plan = plan
         self.models = models
-        self.keep_probs = keep_probs  # the fidelity harness compares full probability vectors
+        self.options = AnnotateOptions(keep_probs=keep_probs, heads=heads)
         self.order = upstream_first(name for name in MODELS if name in models)
         for name in self.order:
             if name not in models:
@@ -62,6 +70,19 @@ class Annotator:
         text = "Bu sabah Ankara'da yağmur yağdı, İstanbul'da ise güneş vardı."
         self.annotate([text], [treebank_word_tokenize(text)])
 
+    def annotate_whole_texts(self, texts: Sequence[str]) -> BatchResult:
+        """The plan's models that label a whole text (`labels_whole_text`: sentiment) on `texts`: with
+        data.unit=document the rows' own values, beside those of their sentences."""
+        n = len(texts)
+        result = BatchResult(errors=[None] * n, dp_chunked=[False] * n)
+        for name in self.order:
+            model = self.models[name]
+            component = model.spec.component
+            if component.labels_whole_text and self.plan.model_for(model.spec.task) == name:
+                output = component.annotate(model, texts, [[] for _ in texts], [], result, self.options)
+                result.columns.update(output.columns)
+        return result
+
     def annotate(self, texts: Sequence[str], tokens: Sequence[list[str]]) -> BatchResult:
         n = len(texts)
         result = BatchResult(errors=[None] * n, dp_chunked=[False] * n)
@@ -70,7 +91,7 @@ class Annotator:
             model = self.models[name]
             upstream = [outputs[needed] for needed in model.spec.needs]
             component = model.spec.component
-            outputs[name] = component.annotate(model, texts, tokens, upstream, result, self.keep_probs)
+            outputs[name] = component.annotate(model, texts, tokens, upstream, result, self.options)
             if self.plan.model_for(model.spec.task) == name:
                 result.columns.update(outputs[name].columns)
         return result

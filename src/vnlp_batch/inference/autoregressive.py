@@ -6,6 +6,11 @@ tests/featurize), from banks filled once per batch: the sentence's static inputs
 one-hot prediction. VNLP's history window at step t — `40 - t` zero rows, then the one-hots of
 predictions 0..t-1, cut to the last 40 — is exactly rows t..t+39 of a bank holding 40 zero rows
 followed by the predictions, for every t (sliding windows past 40 included).
+
+Each output group's label is VNLP's argmax over its slice (the first maximum). With `in_sentence`,
+a token-pointer group (DP's arcs, models/spec.py) is arg-maxed over 0..n only, n being the length of
+the sentence (or 40-token chunk) being decoded: the choice that is kept, and fed back as history, is
+always a token of that sentence or the root (`dep.heads=in_sentence`, README "Deviations").
 """
 
 from __future__ import annotations
@@ -49,8 +54,17 @@ def _history_columns(spec: ModelSpec, labels: np.ndarray) -> np.ndarray:
     return np.stack([labels[:, k] + g.start for k, g in enumerate(spec.output_groups)], axis=1)
 
 
-def _choose(spec: ModelSpec, probs: np.ndarray) -> np.ndarray:
-    return np.stack([probs[:, g.start : g.stop].argmax(axis=1) for g in spec.output_groups], axis=1)
+def _choose(spec: ModelSpec, probs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """(rows, groups) labels: each group's argmax; with `lengths` (each row's sentence length n), a
+    token-pointer group's argmax among 0..n."""
+    columns = []
+    for g in spec.output_groups:
+        part = probs[:, g.start : g.stop]
+        if lengths is not None and g.token_pointer:
+            # Masked, not sliced per row: the first maximum among 0..n is np.argmax's, as VNLP's is.
+            part = np.where(np.arange(g.stop - g.start) <= lengths[:, None], part, -np.inf)
+        columns.append(part.argmax(axis=1))
+    return np.stack(columns, axis=1)
 
 
 def decode(
@@ -62,6 +76,7 @@ def decode(
     keep_probs: bool = False,
     fast=None,
     forced: Sequence[np.ndarray] | None = None,
+    in_sentence: bool = False,
 ) -> Decoded:
     """Greedy decoding of `sentences` (token lists, each at most 40 tokens for DP models).
 
@@ -71,6 +86,8 @@ def decode(
     `forced`, per sentence (n, groups) labels, is fed back as the history instead of the decoder's
     own choices (teacher forcing): the fidelity tests compare every step of two decoders that saw the
     same history. `Decoded.labels` are always the decoder's own choices.
+    `in_sentence` restricts token-pointer groups to 0..len(sentence) (module docstring); otherwise
+    every label is VNLP's argmax.
     """
     lengths = np.array([len(s) for s in sentences], np.int64)
     if not len(sentences):
@@ -95,7 +112,7 @@ def decode(
             out = steps(idx, t, window)
         else:
             out = predict(rows.assemble(rows.static(idx, t), window))
-        flat_labels[starts[idx] + t] = _choose(spec, out)
+        flat_labels[starts[idx] + t] = _choose(spec, out, lengths[idx] if in_sentence else None)
         history.write(idx, t, _history_columns(spec, fed[starts[idx] + t]))
         if flat_probs is not None:
             flat_probs[starts[idx] + t] = out

@@ -40,6 +40,7 @@ class RunMetrics:
         self.stages: dict[str, float] = {}
         self.providers: dict[str, list[str]] = {}
         self.startup: dict[str, float] = {}  # seconds by start-up phase (vnlp_batch.startup)
+        self.counts: dict[str, int] = {}  # e.g. sentences, out_of_range_heads (written to CoNLL-U as 0)
         self._clock = clock
         self._started = clock()
         self._stopped: float | None = None
@@ -66,6 +67,11 @@ class RunMetrics:
             with self._lock:
                 self.stages[name] = self.stages.get(name, 0.0) + elapsed
             self.sample_rss()
+
+    def count(self, name: str, n: int) -> None:
+        """Add `n` to the run's count `name` (metrics.json `counts`)."""
+        with self._lock:
+            self.counts[name] = self.counts.get(name, 0) + n
 
     def set_providers(self, model: str, providers: list[str]) -> None:
         """Record the execution providers `model`'s session actually got."""
@@ -110,6 +116,7 @@ class RunMetrics:
                 "batch_size": self.batch_size,
                 "stages": {name: round(seconds, 3) for name, seconds in self.stages.items()},
                 "startup": dict(self.startup),
+                "counts": dict(sorted(self.counts.items())),
             }
 
     def write(self, path: Path) -> None:

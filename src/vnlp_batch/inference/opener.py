@@ -17,7 +17,7 @@ from types import TracebackType
 
 from vnlp_batch.config.schema import AppConfig
 from vnlp_batch.corpus.errors import BadFileError
-from vnlp_batch.inference.loader import ChunkStore, DecoderBatch, load
+from vnlp_batch.inference.loader import ChunkStore, DecoderBatch, LoadSettings, load
 
 Opened = tuple[ChunkStore, Iterator[DecoderBatch]]
 
@@ -34,10 +34,15 @@ def next_batch(batches: Iterator[DecoderBatch], file: Path) -> DecoderBatch | No
         raise BadFileError(f"{file}: could not be read: {str(exc).splitlines()[0]}") from exc
 
 
+def load_settings(cfg: AppConfig) -> LoadSettings:
+    data = cfg.data
+    return LoadSettings(data.text_column, cfg.batch_size, data.max_tokens, data.unit, data.format)
+
+
 def open_file(cfg: AppConfig, file: Path) -> Opened:
     """`file`'s chunk store and decoder batches, the first batch already read and tokenized."""
     store = ChunkStore()
-    batches = load(file, cfg.data.text_column, cfg.batch_size, cfg.data.max_tokens, store)
+    batches = load(file, load_settings(cfg), store)
     first = next_batch(batches, file)
     return store, itertools.chain([] if first is None else [first], batches)
 

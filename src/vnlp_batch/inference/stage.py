@@ -1,10 +1,12 @@
-"""The inference stage: every input file → one annotated output file, resumable, nothing lost.
+"""The inference stage: every input file → annotated output files, resumable, nothing lost.
 
-Per file: check the text column, stream chunks through the tf.data loader and the annotator, put each
-chunk's rows back in input order, write them with the input columns through an atomic writer, and
-record the file in the resume manifest. A bad file is reported by name; with `on_bad_file=skip` the
-run goes on and exits non-zero at the end. SIGTERM or SIGINT stops the run at the next batch boundary:
-the file being written is dropped (not marked done), finished files stay done.
+Per file: check the text column, stream chunks through the tf.data loader and the annotator (rows, or
+their sentences with `data.unit=document`), put each chunk's rows back together in input order
+(inference/rows.py), write them with the input columns through atomic writers (one per
+`output.format`), and record the file in the resume manifest. A bad file is reported by name; with
+`on_bad_file=skip` the run goes on and exits non-zero at the end. SIGTERM or SIGINT stops the run at
+the next batch boundary: the files being written are dropped (not marked done), finished files stay
+done.
 """
 
 from __future__ import annotations
@@ -24,29 +26,30 @@ import pyarrow as pa
 
 from vnlp_batch import startup, vnlp_env
 from vnlp_batch.config.schema import AppConfig
-from vnlp_batch.corpus.discover import discover_inputs
 from vnlp_batch.corpus.errors import BadFileError
 from vnlp_batch.corpus.manifest import Manifest
+from vnlp_batch.corpus.outputs import ConlluWriter, JsonlWriter
 from vnlp_batch.corpus.schema import output_schema
 from vnlp_batch.corpus.writer import (
     AnnotatedFileWriter,
     check_writable,
     inputs_root_for,
-    output_path_for,
+    output_paths_for,
     remove_stale_temporaries,
 )
 from vnlp_batch.inference.annotate import STATUS_DP_CHUNKED, STATUS_OK, Annotator, BatchResult
-from vnlp_batch.inference.loader import DecoderBatch
+from vnlp_batch.inference.loader import ChunkStore, DecoderBatch
 from vnlp_batch.inference.metrics import RunMetrics
 from vnlp_batch.inference.onnx_model import LoadedModel
 from vnlp_batch.inference.opener import FileOpener, next_batch
 from vnlp_batch.inference.progress import RunProgress
+from vnlp_batch.inference.rows import UnitResult, assemble_rows, status_key
 from vnlp_batch.models.planning import Plan
-from vnlp_batch.preflight import check_input_file, output_dir_for, refuse_other_configurations
+from vnlp_batch.preflight import check_input_file, inputs_for, output_dir_for, refuse_other_configurations
 from vnlp_batch.resume import made_with, resume_key
 from vnlp_batch.stopping import StopOnSignal, Stopped
 
-__all__ = ["InferenceReport", "inputs_for", "run_inference"]
+__all__ = ["InferenceReport", "run_inference"]
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,6 @@ class InferenceReport:
     rows_done: int = 0  # rows of the input files finished, by this run or an earlier one
     metrics: dict[str, Any] = field(default_factory=dict)
     summary: Any = None  # rich Table of the metrics
-
-
-def inputs_for(cfg: AppConfig) -> list[Path]:
-    """The input files in processing order (never any under the output directory)."""
-    return discover_inputs(cfg.data.path, exclude_dir=output_dir_for(cfg))
 
 
 def run_inference(
@@ -102,25 +100,24 @@ def _run(
     report = InferenceReport(output_dir)
     manifest = Manifest.load(output_dir)
     root = inputs_root_for(inputs)
+    targets = {f: output_paths_for(f, root, output_dir, cfg.output.format) for f in inputs}
     checked = _check_inputs(cfg, inputs, plan, report)
     configuration = made_with(asdict(cfg), {t: getattr(plan, t) for t in plan.tasks})
     if not cfg.data.overwrite:
-        refuse_other_configurations(
-            manifest, [output_path_for(f, root, output_dir) for f in inputs], configuration
-        )
+        refuse_other_configurations(manifest, [p for paths in targets.values() for p in paths], configuration)
     if not cfg.resume:
         manifest.forget_all()
     run_hash = _resume_key(cfg, models)
     todo = [
         f
         for f, (fingerprint, _) in checked.items()
-        if not manifest.is_done(f, fingerprint, run_hash, output_path_for(f, root, output_dir))
+        if not manifest.is_done(f, fingerprint, run_hash, targets[f][0], targets[f][1:])
     ]
     # file → the next file to do (None for the last)
     following: dict[Path, Path | None] = dict(itertools.zip_longest(todo, todo[1:]))
     if todo:
         opener.ahead(todo[0])  # read while the models warm up
-    annotator = Annotator(plan, models)
+    annotator = Annotator(plan, models, heads=cfg.dep.heads)
     startup.lap("stage checks")
     annotator.warm_up()  # part of loading: the throughput clock below measures annotation only
     startup.lap("warm-up")
@@ -128,7 +125,10 @@ def _run(
     metrics.startup = startup.snapshot()
     for name, model in models.items():
         metrics.set_providers(name, model.providers)
-    total = sum(fingerprint["rows"] for fingerprint, _ in checked.values())
+    # Only Parquet footers give a file's rows before it is read: for other inputs, no total (no ETA).
+    row_counts = [fingerprint.get("rows") for fingerprint, _ in checked.values()]
+    total = None if None in row_counts else sum(row_counts)
+    hint = _DocumentHint(cfg)
     with _log_stop(report, total), RunProgress(total) as progress:
         for file, (fingerprint, schema) in checked.items():
             stop.check()
@@ -136,22 +136,23 @@ def _run(
                 log.info(
                     "%s: already annotated with this configuration, skipping (resume=false redoes it)", file
                 )
+                rows = int(manifest.entry_of(file).get("rows", 0))
                 report.skipped.append(file)
-                report.rows_done += fingerprint["rows"]
-                progress.skip(fingerprint["rows"])
+                report.rows_done += rows
+                progress.skip(rows)
                 continue
             if following[file] is not None:
                 opener.ahead(following[file])  # read while this one decodes
             progress.set_file(file.name)
-            target = output_path_for(file, root, output_dir)
             try:
                 with metrics.stage("read+tokenize"):
                     store, batches = opener.take(file)
-                counts = _annotate_file(
+                hint.check(file, store)
+                rows, counts = _annotate_file(
                     cfg,
                     file,
                     schema,
-                    target,
+                    targets[file],
                     store,
                     batches,
                     annotator,
@@ -165,11 +166,10 @@ def _run(
             except BadFileError as exc:
                 _bad_file(cfg, report, file, exc)
                 continue
-            manifest.mark_done(
-                file, fingerprint, run_hash, target, fingerprint["rows"], counts, configuration
-            )
-            report.written.append(target)
-            report.rows_done += fingerprint["rows"]
+            primary, *others = targets[file]
+            manifest.mark_done(file, fingerprint, run_hash, primary, rows, counts, configuration, others)
+            report.written += targets[file]
+            report.rows_done += rows
             for status, count in counts.items():
                 report.status_counts[status] = report.status_counts.get(status, 0) + count
     metrics.stop()
@@ -177,6 +177,33 @@ def _run(
     report.summary = metrics.summary_table()
     metrics.write(Path(cfg.run_dir) / "metrics.json")
     return report
+
+
+class _DocumentHint:
+    """With `data.unit=sentence`, say once per run when the rows look like documents: VNLP's splitter
+    cuts at least DOCUMENT_SHARE of the first chunk's rows (and at least DOCUMENT_ROWS) into several
+    sentences, which the models would then read as one."""
+
+    DOCUMENT_SHARE = 0.2
+    DOCUMENT_ROWS = 3
+
+    def __init__(self, cfg: AppConfig) -> None:
+        self.pending = cfg.data.unit == "sentence"
+
+    def check(self, file: Path, store: ChunkStore) -> None:
+        several, rows = store.several_sentences, store.first_rows
+        if not self.pending or several is None or not rows:
+            return
+        if several >= self.DOCUMENT_ROWS and several >= self.DOCUMENT_SHARE * rows:
+            log.warning(
+                "%s: %d of the first %d rows hold several sentences; with data.unit=sentence each row is "
+                "annotated as one sentence. data.unit=document splits rows into sentences first "
+                "(README, Documents)",
+                file,
+                several,
+                rows,
+            )
+            self.pending = False
 
 
 @contextlib.contextmanager
@@ -234,9 +261,10 @@ def _resume_key(cfg: AppConfig, models: dict[str, LoadedModel]) -> str:
 
 
 def _annotate_file(
-    cfg, file, schema, target, store, batches, annotator, plan, models, provenance, metrics, progress, stop
-) -> dict[str, int]:
-    out_schema = output_schema(schema, plan.tasks, charner=plan.own_tokens)
+    cfg, file, schema, targets, store, batches, annotator, plan, models, provenance, metrics, progress, stop
+) -> tuple[int, dict[str, int]]:
+    """Annotate `file` into `targets` (one per output.format); its rows and their status counts."""
+    out_schema = output_schema(schema, plan.tasks, charner=plan.own_tokens, spans=True)
     file_metadata = {
         "vnlp_batch.version": _version(),
         "vnlp_batch.models": json.dumps({t: getattr(plan, t) for t in plan.tasks}),
@@ -246,37 +274,82 @@ def _annotate_file(
         "vnlp_batch.config": json.dumps(asdict(cfg), default=str),
         "vnlp_batch.source_file": str(file),
     }
-    pending: dict[int, dict[int, tuple]] = {}
+    split = cfg.data.unit == "document"
+    pending: dict[int, dict[int, list[UnitResult]]] = {}
+    done_units: dict[int, int] = {}
     counts: dict[str, int] = {}
-    with AnnotatedFileWriter(target, out_schema, file_metadata) as writer:
+    rows = 0
+    with contextlib.ExitStack() as writers_stack:
+        writers = [
+            writers_stack.enter_context(_writer(cfg, file, target, fmt, out_schema, file_metadata))
+            for fmt, target in zip(cfg.output.format, targets, strict=True)
+        ]
         while True:
-            stop.check()  # between batches: leaving drops the temporary, nothing else is half-done
+            stop.check()  # between batches: leaving drops the temporaries, nothing else is half-done
             with metrics.stage("read+tokenize"):
                 batch = next_batch(batches, file)
             if batch is None:
                 break
-            rows = _annotate_batch(batch, annotator, metrics)
-            chunk_rows = pending.setdefault(batch.chunk, {})
-            chunk_rows.update(rows)
-            if len(chunk_rows) == store.rows(batch.chunk):
-                record_batch = store.pop(batch.chunk).record_batch
-                with metrics.stage("write"):
-                    writer.write(_output_batch(record_batch, pending.pop(batch.chunk), out_schema, counts))
-                metrics.add(record_batch.num_rows, 0)
-                progress.advance(record_batch.num_rows, 0)
-            metrics.add(0, sum(len(t) for t in batch.tokens))
-            progress.advance(0, sum(len(t) for t in batch.tokens))
+            chunk_units = pending.setdefault(batch.chunk, {})
+            for position, unit in _annotate_batch(batch, annotator, metrics):
+                chunk_units.setdefault(position, []).append(unit)
+            done_units[batch.chunk] = done_units.get(batch.chunk, 0) + len(batch.positions)
+            tokens = sum(len(t) for t in batch.tokens)
+            metrics.add(0, tokens)
+            progress.advance(0, tokens)
+            if done_units[batch.chunk] < store.units(batch.chunk):
+                continue
+            chunk = store.pop(batch.chunk)
+            units = pending.pop(batch.chunk)
+            del done_units[batch.chunk]
+            row_values = None
+            if split:
+                row_values = _whole_rows(annotator, chunk.texts, units, cfg.batch_size, metrics)
+            record_batch, statuses = assemble_rows(
+                chunk.record_batch, units, out_schema, chunk.texts, plan.own_tokens, row_values
+            )
+            with metrics.stage("write"):
+                for writer in writers:
+                    writer.write(record_batch)
+            for status in statuses:
+                counts[status_key(status)] = counts.get(status_key(status), 0) + 1
+            metrics.count("sentences", sum(len(u) for u in units.values()))
+            rows += chunk.rows
+            metrics.add(chunk.rows, 0)
+            progress.advance(chunk.rows, 0)
         if pending:
             raise RuntimeError(f"{file}: chunks {sorted(pending)} were not completed")
-        writer.commit()
-    log.info("%s → %s (%s)", file, target, ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    return counts
+        # Parquet last: a Parquet output says, by its metadata, how its input was annotated; the other
+        # formats cannot, so an unrecorded one is only ever left by a run killed after this loop.
+        for writer in sorted(writers, key=lambda w: isinstance(w, AnnotatedFileWriter)):
+            writer.commit()
+            if isinstance(writer, ConlluWriter):
+                metrics.count("out_of_range_heads", writer.out_of_range_heads)
+    log.info("%s → %s (%s)", file, targets[0], ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    return rows, counts
 
 
-def _annotate_batch(batch: DecoderBatch, annotator: Annotator, metrics: RunMetrics) -> dict[int, tuple]:
+def _writer(cfg: AppConfig, file: Path, target: Path, fmt: str, schema: pa.Schema, metadata: dict[str, str]):
+    if fmt == "parquet":
+        return AnnotatedFileWriter(target, schema, metadata)
+    if fmt == "conllu":
+        return ConlluWriter(
+            target,
+            source_name=file.name,
+            text_column=cfg.data.text_column,
+            id_column=cfg.data.id_column,
+            rows_are_documents=cfg.data.unit == "document",
+        )
+    return JsonlWriter(target)
+
+
+def _annotate_batch(
+    batch: DecoderBatch, annotator: Annotator, metrics: RunMetrics
+) -> list[tuple[int, UnitResult]]:
+    """Each unit of `batch`, decoded, with its row position."""
     live = [i for i, s in enumerate(batch.status) if s is None]
-    rows: dict[int, tuple] = {}
-    if live:  # a batch of only empty or too-long rows has nothing to decode (0-row graph runs abort)
+    units: list[tuple[int, UnitResult]] = []
+    if live:  # a batch of only empty or too-long units has nothing to decode (0-row graph runs abort)
         first = "first_batch_at_s" not in metrics.startup
         if first:  # start-up ends: the rest of the time before it was the first file's reading
             startup.lap("first file")
@@ -289,48 +362,45 @@ def _annotate_batch(batch: DecoderBatch, annotator: Annotator, metrics: RunMetri
         if first:
             metrics.startup["first batch"] = round(time.perf_counter() - started, 3)
         for j, i in enumerate(live):
-            rows[int(batch.positions[i])] = (
-                batch.tokens[i],
+            unit = UnitResult(
+                int(batch.sentences[i]),
                 _status(result, j),
+                batch.tokens[i],
+                batch.starts[i],
+                batch.ends[i],
                 {k: v[j] for k, v in result.columns.items()},
             )
+            units.append((int(batch.positions[i]), unit))
     for i, status in enumerate(batch.status):
         if status is not None:
-            rows[int(batch.positions[i])] = ([], status, {})
-    return rows
+            units.append((int(batch.positions[i]), UnitResult(int(batch.sentences[i]), status)))
+    return units
+
+
+def _whole_rows(
+    annotator: Annotator,
+    texts: list[str | None],
+    units: dict[int, list[UnitResult]],
+    batch_size: int,
+    metrics: RunMetrics,
+) -> dict[int, dict[str, object]]:
+    """The row-level values (sentiment) of the chunk's rows that hold a decoded sentence, from each
+    row's whole text, as `data.unit=sentence` gives them."""
+    rows = [p for p, row in units.items() if any(u.tokens for u in row)]
+    values: dict[int, dict[str, object]] = {}
+    for start in range(0, len(rows), batch_size):
+        chosen = rows[start : start + batch_size]
+        with metrics.stage("decode"):
+            result = annotator.annotate_whole_texts([texts[p] or "" for p in chosen])
+        for j, position in enumerate(chosen):
+            values[position] = {k: v[j] for k, v in result.columns.items()}
+    return values
 
 
 def _status(result: BatchResult, j: int) -> str:
     if result.errors[j]:
         return result.errors[j]
     return STATUS_DP_CHUNKED if result.dp_chunked[j] else STATUS_OK
-
-
-def _output_batch(
-    record_batch: pa.RecordBatch, rows: dict[int, tuple], schema: pa.Schema, counts
-) -> pa.RecordBatch:
-    n = record_batch.num_rows
-    ordered = [rows[i] for i in range(n)]
-    columns = {name: record_batch.column(name) for name in record_batch.schema.names}
-    for field_ in schema:
-        if field_.name in columns:
-            continue
-        if field_.name == "tokens":
-            values = [r[0] for r in ordered]
-        elif field_.name == "vnlp_status":
-            values = [r[1] for r in ordered]
-        else:
-            values = [r[2].get(field_.name, [] if pa.types.is_list(field_.type) else None) for r in ordered]
-            # An empty/skipped row has empty lists, a failed model leaves None (null): both survive.
-            values = [
-                v if r[1] != "empty" else ([] if pa.types.is_list(field_.type) else None)
-                for v, r in zip(values, ordered, strict=True)
-            ]
-        columns[field_.name] = pa.array(values, type=field_.type)
-    for r in ordered:
-        key = r[1].split(":", 1)[0] if r[1].startswith("error") else r[1]
-        counts[key] = counts.get(key, 0) + 1
-    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
 def _version() -> str:

@@ -50,7 +50,10 @@ _SPU_CONTEXT_ARGS = (
 )
 _SPU_CONTEXT_INPUTS = ("word", "left_context", "right_context", "history")
 _SPU_CONTEXT_HP = ("TOKEN_PIECE_MAX_LEN", "SENTENCE_MAX_LEN", "NUM_RNN_UNITS", "NUM_RNN_STACKS")
-_DP_GROUPS = (OutputGroup("arc", 0, 41, reserved_zero=False), OutputGroup("rel", 41, 90, reserved_zero=True))
+_DP_GROUPS = (
+    OutputGroup("arc", 0, 41, reserved_zero=False, token_pointer=True),
+    OutputGroup("rel", 41, 90, reserved_zero=True),
+)
 
 
 def _keras_vocab_size(path_constant: str):

@@ -20,12 +20,17 @@ class OutputGroup:
 
     `reserved_zero`: index 0 of the slice is VNLP's padding label ('' after decoding); a trained
     model never predicts it, so synthetic weights keep it rare.
+    `token_pointer`: index k > 0 of the slice is the k-th token of the sentence being decoded, 0 none
+    (DP's arcs: 0 = root). The slice is as wide as the longest sentence the model reads, so VNLP's
+    argmax can point past a shorter sentence's end; `dep.heads=in_sentence` keeps it within 0..n
+    (inference/autoregressive.py).
     """
 
     name: str
     start: int
     stop: int
     reserved_zero: bool
+    token_pointer: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vnlp_batch.components.base import Component, ModelOutput
+from vnlp_batch.components.base import AnnotateOptions, Component, ModelOutput
 from vnlp_batch.components.stemmer.fast import FastStemmer
 from vnlp_batch.components.stemmer.graphs import ROLES, stemmer_graphs
 from vnlp_batch.featurize.candidates import deterministic_generator, sentence_candidates
@@ -105,7 +105,7 @@ class Stemmer(Component):
         tokens: Sequence[list[str]],
         upstream: Sequence[ModelOutput],
         result: BatchResult,
-        keep_probs: bool,
+        options: AnnotateOptions,
     ) -> ModelOutput:
         candidates = [sentence_candidates(s) for s in tokens]
         fast = model.fast()
@@ -127,6 +127,6 @@ class Stemmer(Component):
             chosen = (p * (levels >= np.arange(1, p.shape[1] + 1))).argmax(axis=1) if len(s) else []
             analyses.append([c[k].replace("+DB", "^DB") for c, k in zip(cands, chosen, strict=True)])
             lemmas.append([_roots(t)[k] for t, k in zip(s, chosen, strict=True)])
-        if keep_probs:
+        if options.keep_probs:
             result.probs[model.spec.name] = kept
         return ModelOutput(analyses, {"morph": analyses, "lemma": lemmas})

@@ -25,12 +25,12 @@ The same operations for each (`format=None` takes the format from the file name,
   unreadable raise `BadFileError` naming the file and the line. Each format module documents which
   problems are row-level and which file-level.
 
-How the stage will use this (wired into the stage in a follow-up, with `data.format` and
-`data.unit`): `discover_inputs(path, format=...)`, then `check_readable` and `check_text_column` for
-every file before the models load; `file_fingerprint` in the resume manifest; the loader reads
-`iter_record_batches(file, rows, format=..., text_column=..., unit=...)` instead of
-`corpus.reader.iter_record_batches`, turns a non-null `INPUT_ERROR_COLUMN` into `vnlp_status =
-"error:input: <reason>"` (the row is not annotated) and drops the column before writing.
+How the command uses this (`data.format`, `data.unit`): `discover_inputs(path, format=...)`, then
+`check_readable` and `check_text_column` for every file before the models load (preflight.py);
+`file_fingerprint` in the resume manifest; the loader (inference/loader.py) reads
+`iter_record_batches(file, rows, format=..., text_column=..., unit=...)` and turns a non-null
+`INPUT_ERROR_COLUMN` into `vnlp_status = "error:input: <reason>"` (the row is not annotated); the
+column is not written.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def check_text_column(
     if found.name == "jsonl":
         available += f" (the keys found in the file's first {SCHEMA_SAMPLE_BYTES >> 20} MiB)"
     if text_column not in schema.names:
-        raise SchemaError(f"{path}: text column {text_column!r} not found; {available}")
+        hint = parquet.text_column_hint(schema, text_column)
+        raise SchemaError(f"{path}: text column {text_column!r} not found; {available}{hint}")
     if id_column is not None and id_column not in schema.names:
         raise SchemaError(f"{path}: id column {id_column!r} not found; {available}")
     return schema

@@ -34,8 +34,9 @@ point past the end of a shorter sentence (with synthetic weights most do; with r
 Such a token is never written as if its head were valid: HEAD is `0` and DEPREL `dep` (UD's
 "unspecified dependency"), and MISC keeps VNLP's values as `VnlpHead=<head>|VnlpDeprel=<relation>`.
 HEAD then stays within 0..n, as CoNLL-U requires; `out_of_range_heads` counts these tokens (for
-metrics.json). VNLP's other predictions are written as they are, including several roots or a cycle
-in one sentence, which UD's tree rules (not CoNLL-U's format) would reject.
+metrics.json); parsed with `dep.heads=in_sentence` (README, "Deviations"), no head is past its
+sentence. VNLP's other predictions are written as they are, including several roots or a cycle in one
+sentence, which UD's tree rules (not CoNLL-U's format) would reject.
 
 **Comments.** Each sentence has `# sent_id = <file>-r<row>-s<sentence>` (the input file's name with
 whitespace and `/` made `_`, the 0-based row index in the file, the 0-based sentence index in the
