@@ -1,4 +1,4 @@
-"""The run's terminal summary (app.py): what it prints about the output."""
+"""The run (app.py): its terminal summary, and what its start-up thread reads."""
 
 from __future__ import annotations
 
@@ -62,3 +62,16 @@ def test_preview_is_a_screenful_whatever_the_rows_length(tmp_path: Path) -> None
     assert [line for line in lines if "… 15 more tokens" in line]
     assert sum("sentiment = 0.5000" in line for line in lines) == 2
     assert len(lines) <= 50
+
+
+def test_start_up_thread_prepares_the_components_of_the_run() -> None:
+    from vnlp_batch import app
+    from vnlp_batch.featurize.candidates import deterministic_generator
+    from vnlp_batch.models.declarations import get_model
+
+    deterministic_generator.cache_clear()
+    app._import_stage_in_background([get_model("spucontext_pos")]).join()
+    assert deterministic_generator.cache_info().currsize == 0  # a run without the stemmer reads no lexicon
+
+    app._import_stage_in_background([get_model("spucontext_pos"), get_model("stemmer")]).join()
+    assert deterministic_generator.cache_info().currsize == 1  # the stemmer's lexicons, read on that thread

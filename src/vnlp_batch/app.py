@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vnlp_batch import startup
 from vnlp_batch.config.schema import AppConfig
+from vnlp_batch.models.declarations import get_model
 from vnlp_batch.models.planning import models_for, plan_for
 
 if TYPE_CHECKING:
+    from vnlp_batch.models.spec import ModelSpec
     from vnlp_batch.preflight import Preflight
 
 log = logging.getLogger("vnlp_batch")
@@ -112,7 +114,7 @@ def _run_stages(cfg: AppConfig) -> int:
                 return _all_done(cfg, checked, weights.provenance)
             first = next(f for f in checked.checked if f not in done)
             if key is not None:  # every export is cached: no conversion will import TensorFlow itself
-                importing = _import_stage_in_background(any(s.name == "stemmer" for s in needed))
+                importing = _import_stage_in_background(needed)
 
         from vnlp_batch.export.report import print_report, write_report
         from vnlp_batch.export.stage import export_models
@@ -179,7 +181,7 @@ def _infer(
     from vnlp_batch.inference.opener import FileOpener
     from vnlp_batch.preflight import inputs_for
 
-    importing = importing or _import_stage_in_background("stemmer" in graphs)
+    importing = importing or _import_stage_in_background([get_model(name) for name in graphs])
     rows = max(cfg.batch_size * 16, 1024)
     with FileOpener(cfg) as opener:
         if first is None:
@@ -199,9 +201,9 @@ def _infer(
     return 1 if report.bad_files else 0
 
 
-def _import_stage_in_background(stemmer: bool) -> threading.Thread:
-    """Start importing the inference stage's modules on a thread (and, for a run with the `stemmer`,
-    reading VNLP's lexicons) and return it.
+def _import_stage_in_background(specs: Sequence[ModelSpec]) -> threading.Thread:
+    """Start importing the inference stage's modules on a thread, then preparing the components of
+    `specs` (`Component.prepare`: the stemmer's lexicons), and return it.
 
     They import VNLP and so TensorFlow: seconds that the export cache's reading and the session
     loading on this thread can overlap. The thread first imports what this thread needs for those,
@@ -215,10 +217,8 @@ def _import_stage_in_background(stemmer: bool) -> threading.Thread:
             for module in MAIN_THREAD_MODULES:
                 importlib.import_module(module)
             importlib.import_module("vnlp_batch.inference.stage")
-            if stemmer:  # VNLP's lexicons, pure Python: 1.6 s of the warm-up, read while sessions load
-                from vnlp_batch.featurize.candidates import deterministic_generator
-
-                deterministic_generator()
+            for spec in specs:
+                spec.component.prepare()
 
     thread = threading.Thread(target=run, name="vnlp-import")
     thread.start()

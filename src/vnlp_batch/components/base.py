@@ -128,6 +128,10 @@ class Component:
 
     # --- annotation --------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Read what the family's featurizer needs before its first batch (none by default). The run
+        calls it on a start-up thread, so that slow reads overlap the loading of the sessions."""
+
     def annotate(
         self,
         model: LoadedModel,

@@ -23,14 +23,7 @@ import pyarrow.parquet as pq
 
 from vnlp_batch.corpus.errors import InputError, OutputError
 from vnlp_batch.corpus.outputs.names import output_name
-from vnlp_batch.files import (
-    TEMPORARY,
-    atomic_write_text,
-    fsync_path,
-    host_tag,
-    publish,
-    temporary_path,
-)
+from vnlp_batch.files import TEMPORARY, AtomicFile, atomic_write_text, host_tag, temporary_path
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +45,13 @@ def write_output_text(path: Path, text: str) -> None:
         atomic_write_text(Path(path), text)
 
 
-class AnnotatedFileWriter:
+class AnnotatedFileWriter(AtomicFile):
     """Context manager writing one Parquet file that appears under `final_path` only on `commit()`.
 
     `file_metadata` goes into the footer's key/value metadata, together with `schema` (and its own
     metadata). Leaving the `with` block without `commit()`, or with an exception, deletes the
-    temporary file and leaves `final_path` untouched.
+    temporary file and leaves `final_path` untouched (`files.AtomicFile`). I/O errors raise
+    `OutputError` naming `final_path`.
     """
 
     def __init__(
@@ -69,8 +63,7 @@ class AnnotatedFileWriter:
         row_group_rows: int = ROW_GROUP_ROWS,
         row_group_bytes: int = ROW_GROUP_BYTES,
     ) -> None:
-        self.final_path = Path(final_path)
-        self.tmp_path = temporary_path(self.final_path)
+        super().__init__(final_path, "wb")
         self.schema = schema.with_metadata({**(schema.metadata or {}), **_encode(file_metadata)})
         self.rows_written = 0
         self._row_group_rows = row_group_rows
@@ -79,17 +72,15 @@ class AnnotatedFileWriter:
         self._buffered_rows = 0
         self._buffered_bytes = 0
         self._writer: pq.ParquetWriter | None = None
-        self._committed = False
 
     def __enter__(self) -> AnnotatedFileWriter:
-        try:
-            with _naming(self.final_path):
-                self.final_path.parent.mkdir(parents=True, exist_ok=True)
-                self._writer = pq.ParquetWriter(self.tmp_path, self.schema, compression=COMPRESSION)
-        except OutputError:
-            with contextlib.suppress(OSError):  # __exit__ does not run when __enter__ raises
-                self.tmp_path.unlink(missing_ok=True)
-            raise
+        with _naming(self.final_path):
+            super().__enter__()
+            try:
+                self._writer = pq.ParquetWriter(self.handle, self.schema, compression=COMPRESSION)
+            except BaseException as error:  # __exit__ does not run when __enter__ raises
+                super().__exit__(type(error), error, error.__traceback__)
+                raise
         return self
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -117,12 +108,9 @@ class AnnotatedFileWriter:
             raise RuntimeError(f"{self.final_path}: commit() outside the writer's `with` block or twice")
         self._flush()
         with _naming(self.final_path):
-            self._writer.close()
+            self._writer.close()  # the footer; the file itself stays open for `AtomicFile.commit`
             self._writer = None
-            fsync_path(self.tmp_path)
-            publish(self.tmp_path, self.final_path)
-        self._committed = True
-        return self.final_path
+            return super().commit()
 
     def __exit__(
         self,
@@ -130,15 +118,11 @@ class AnnotatedFileWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._committed:
-            return
-        if exc_type is None:
-            log.warning("%s: writer closed without commit(); discarding the partial file", self.final_path)
         if self._writer is not None:
             with contextlib.suppress(Exception):  # the original exception is the one to report
                 self._writer.close()
             self._writer = None
-        self.tmp_path.unlink(missing_ok=True)
+        super().__exit__(exc_type, exc, tb)
 
     def _flush(self) -> None:
         """Write the buffered batches as one row group."""
