@@ -31,8 +31,8 @@ class Tie:
     where: str  # e.g. "sentence 311, step 2"
     group: str
     margin: float  # the reference's top-2 margin (for one sigmoid: its distance from 0.5)
-    reference: int
-    candidate: int
+    reference: object  # its decision there (a class index, or a label where labels are compared)
+    candidate: object
 
 
 class Ledger:
