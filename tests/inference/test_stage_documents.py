@@ -186,12 +186,12 @@ def test_a_missing_output_format_file_redoes_its_input(run_stage: StageRunner, t
     assert again.report.skipped == [] and (first.output_dir / "news.conllu").read_bytes() == conllu_bytes
 
 
-def test_text_files_one_row_per_line_or_per_blank_line_block(run_stage: StageRunner) -> None:
+def test_text_files_one_row_per_line_or_per_blank_line_block(run_stage: StageRunner, tmp_path: Path) -> None:
     blocks = run_stage(SAMPLE_DOCUMENTS_TXT, unit="document").output(SAMPLE_DOCUMENTS_TXT).to_pylist()
     documents = [json.loads(line)["text"] for line in SAMPLE_DOCUMENTS_JSONL.read_text().splitlines()]
     assert [r["text"] for r in blocks] == documents
     assert all(r["vnlp_status"].startswith("ok") for r in blocks)
-    lines = run_stage(SAMPLE_DOCUMENTS_TXT, unit="sentence", output_dir=Path("lines")).output(
+    lines = run_stage(SAMPLE_DOCUMENTS_TXT, unit="sentence", output_dir=tmp_path / "lines").output(
         SAMPLE_DOCUMENTS_TXT
     )
     rows = lines.to_pylist()
