@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
 import re
@@ -326,6 +327,26 @@ def test_a_really_full_disk_names_the_output_file(full_disk: Path) -> None:
     assert info.value.errno == errno.ENOSPC
     assert "No space left on device" in str(info.value)
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+def test_a_failed_footer_is_not_written_again_when_the_writer_is_collected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow's ParquetWriter.__del__ retries a close that failed, on a file closed by then: an
+    # "Exception ignored" on the user's terminal after the error that named the file.
+    ignored: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: ignored.append(report.exc_value))
+    with monkeypatch.context() as full:
+        full.setattr(pq.ParquetWriter, "close", enospc)
+        with (
+            pytest.raises(OutputError),
+            AnnotatedFileWriter(tmp_path / "s.parquet", SCHEMA, METADATA) as writer,
+        ):
+            writer.write(batches(3, 3)[0])
+            writer.commit()
+    del writer
+    gc.collect()
+    assert ignored == []
 
 
 def test_write_output_text_names_its_file_on_a_full_disk(full_disk: Path) -> None:

@@ -108,8 +108,7 @@ class AnnotatedFileWriter(AtomicFile):
             raise RuntimeError(f"{self.final_path}: commit() outside the writer's `with` block or twice")
         self._flush()
         with _naming(self.final_path):
-            self._writer.close()  # the footer; the file itself stays open for `AtomicFile.commit`
-            self._writer = None
+            self._close_writer()  # the footer; the file itself stays open for `AtomicFile.commit`
             return super().commit()
 
     def __exit__(
@@ -120,9 +119,18 @@ class AnnotatedFileWriter(AtomicFile):
     ) -> None:
         if self._writer is not None:
             with contextlib.suppress(Exception):  # the original exception is the one to report
-                self._writer.close()
-            self._writer = None
+                self._close_writer()
         super().__exit__(exc_type, exc, tb)
+
+    def _close_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        assert writer is not None
+        try:
+            writer.close()
+        finally:
+            # A failed close leaves pyarrow's writer open, and its __del__ would try again on a file
+            # closed by then: an "Exception ignored" long after the error that named the file.
+            writer.is_open = False
 
     def _flush(self) -> None:
         """Write the buffered batches as one row group."""
