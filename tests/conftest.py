@@ -197,3 +197,43 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# Tests write under tmp_path, never into the checkout (a relative output_dir once left an annotated
+# corpus at the repository root, and it was committed). New untracked files fail the session.
+CHECKOUT = Path(__file__).resolve().parents[1]
+UNTRACKED_AT_START = pytest.StashKey[set[str] | None]()
+
+
+def untracked_files() -> set[str] | None:
+    """Files git would show as untracked in the checkout, or None outside a git checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard"],
+            cwd=CHECKOUT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(listed.stdout.splitlines())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[UNTRACKED_AT_START] = untracked_files()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(UNTRACKED_AT_START, None)
+    after = untracked_files()
+    if before is None or after is None:
+        return
+    added = sorted(after - before)
+    if added:
+        listed = ", ".join(added[:10])
+        session.config.get_terminal_writer().line(
+            f"tests left {len(added)} new file(s) in the checkout {CHECKOUT}: {listed}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
