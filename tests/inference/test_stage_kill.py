@@ -25,11 +25,12 @@ BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the k
 TIMEOUT_S = 300.0
 
 
-def wait_for_temporary(proc: subprocess.Popen, directory: Path, name: str, log: Path) -> None:
-    """Return once the writer's `.<name>.<host>.<pid>.tmp` exists in `directory`; fail if `proc` ends
-    first."""
+def wait_for_temporary(proc: subprocess.Popen, directory: Path, name: str, log: Path, *also: str) -> None:
+    """Return once the writer's `.<name>.<host>.<pid>.tmp` (and one for each name in `also`) exists in
+    `directory`; fail if `proc` ends first. The writers of a file's formats open one after another, so
+    a test that kills mid-file waits for all of them."""
     deadline = time.monotonic() + TIMEOUT_S
-    while not temporary_path(directory / name, proc.pid).exists():
+    while not all(temporary_path(directory / n, proc.pid).exists() for n in (name, *also)):
         if proc.poll() is not None:
             tail = log.read_text()[-3000:]
             pytest.fail(f"the run exited ({proc.returncode}) before writing {name}:\n{tail}")
@@ -69,7 +70,8 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
     with log.open("w") as log_file:
         proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            wait_for_temporary(proc, out, big.name, log)
+            others = [f"{big.stem}.{f}" for f in formats if f != "parquet"]
+            wait_for_temporary(proc, out, big.name, log, *others)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
         finally:
