@@ -25,17 +25,18 @@ BIG_ROWS = 3000  # one- or two-token rows: several seconds of decoding, so the k
 TIMEOUT_S = 300.0
 
 
-def wait_for_temporary(proc: subprocess.Popen, directory: Path, name: str, log: Path, *also: str) -> None:
-    """Return once the writer's `.<name>.<host>.<pid>.tmp` (and one for each name in `also`) exists in
-    `directory`; fail if `proc` ends first. The writers of a file's formats open one after another, so
-    a test that kills mid-file waits for all of them."""
+def wait_for_temporary(proc: subprocess.Popen, directory: Path, log: Path, *names: str) -> None:
+    """Return once the writer's `.<name>.<host>.<pid>.tmp` exists in `directory` for each of `names`;
+    fail if `proc` ends first. The writers of a file's formats open one after another, so a test that
+    kills mid-file names all of them."""
     deadline = time.monotonic() + TIMEOUT_S
-    while not all(temporary_path(directory / n, proc.pid).exists() for n in (name, *also)):
+    listed = ", ".join(names)
+    while not all(temporary_path(directory / name, proc.pid).exists() for name in names):
         if proc.poll() is not None:
             tail = log.read_text()[-3000:]
-            pytest.fail(f"the run exited ({proc.returncode}) before writing {name}:\n{tail}")
+            pytest.fail(f"the run exited ({proc.returncode}) before writing {listed}:\n{tail}")
         if time.monotonic() > deadline:
-            pytest.fail(f"no temporary for {name} after {TIMEOUT_S:.0f} s:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"no temporary for {listed} after {TIMEOUT_S:.0f} s:\n{log.read_text()[-3000:]}")
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=0.02)  # the polling interval; returns early if the process ends
 
@@ -70,8 +71,7 @@ def test_kill_9_mid_file_then_rerun_gives_complete_output(
     with log.open("w") as log_file:
         proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            others = [f"{big.stem}.{f}" for f in formats if f != "parquet"]
-            wait_for_temporary(proc, out, big.name, log, *others)
+            wait_for_temporary(proc, out, log, *(f"{big.stem}.{f}" for f in formats))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
         finally:
@@ -164,7 +164,7 @@ def test_the_readme_command_resumes_after_a_kill_9(
     with log.open("w") as log_file:
         proc = subprocess.Popen(cmd, env=env, cwd=work, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            wait_for_temporary(proc, out, big.name, log)
+            wait_for_temporary(proc, out, log, big.name)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
         finally:

@@ -49,7 +49,7 @@ def test_signal_stops_at_a_batch_boundary_and_a_rerun_completes(
     with log.open("w") as log_file:
         proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            wait_for_temporary(proc, out, big.name, log)
+            wait_for_temporary(proc, out, log, big.name)
             proc.send_signal(signum)
             proc.wait(timeout=60)
         finally:
